@@ -1,0 +1,141 @@
+//! Errors shaped like Node.js `fs` errors.
+
+use std::fmt;
+use std::io;
+
+/// A failed operation. OS failures keep the `errno`, the failing system call and the path, so
+/// the binding can build the same error object Node's `fs` would.
+#[derive(Debug)]
+pub enum Error {
+    /// The operating system refused: `open`, `mmap`, `msync`, `ftruncate`, ...
+    Os {
+        /// The underlying error, with its raw OS code.
+        source: io::Error,
+        /// The system call that failed, as Node names it (`open`, `mmap`, ...).
+        syscall: &'static str,
+        /// The resolved path, or the shared memory name.
+        path: Option<String>,
+    },
+    /// A range or offset outside the file or the mapping (`ERR_MMAP_OUT_OF_RANGE`).
+    OutOfRange(String),
+    /// An argument value no mapping can take (`ERR_INVALID_ARG_VALUE`).
+    InvalidArgument(String),
+    /// The mapping was closed (`ERR_MMAP_CLOSED`).
+    Closed,
+    /// An explicit write to a mapping opened read-only (`ERR_MMAP_READ_ONLY`).
+    ReadOnly,
+    /// The mapping is larger than one view can be (`ERR_MMAP_TOO_LARGE`).
+    TooLarge { length: u64, max: u64 },
+    /// The operation does not exist for this kind of mapping or platform (`ERR_MMAP_UNSUPPORTED`).
+    Unsupported(String),
+}
+
+/// The crate's result type.
+pub type Result<T> = std::result::Result<T, Error>;
+
+impl Error {
+    /// An OS error from `source`, raised by `syscall` on `path`.
+    pub fn os(source: io::Error, syscall: &'static str, path: Option<&str>) -> Self {
+        Error::Os {
+            source,
+            syscall,
+            path: path.map(str::to_owned),
+        }
+    }
+
+    /// The last OS error (`errno` / `GetLastError`), raised by `syscall` on `path`.
+    pub fn last_os(syscall: &'static str, path: Option<&str>) -> Self {
+        Self::os(io::Error::last_os_error(), syscall, path)
+    }
+
+    /// The `code` property JavaScript sees: an errno name (`ENOENT`) or an `ERR_*` code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::Os { source, .. } => crate::os::errno_name(source),
+            Error::OutOfRange(_) => "ERR_MMAP_OUT_OF_RANGE",
+            Error::InvalidArgument(_) => "ERR_INVALID_ARG_VALUE",
+            Error::Closed => "ERR_MMAP_CLOSED",
+            Error::ReadOnly => "ERR_MMAP_READ_ONLY",
+            Error::TooLarge { .. } => "ERR_MMAP_TOO_LARGE",
+            Error::Unsupported(_) => "ERR_MMAP_UNSUPPORTED",
+        }
+    }
+
+    /// The `errno` property: negative, as libuv and Node's `fs` report it. `None` for non-OS errors.
+    pub fn errno(&self) -> Option<i32> {
+        match self {
+            Error::Os { source, .. } => source.raw_os_error().map(crate::os::uv_errno),
+            _ => None,
+        }
+    }
+
+    /// The system call that failed, for OS errors.
+    pub fn syscall(&self) -> Option<&'static str> {
+        match self {
+            Error::Os { syscall, .. } => Some(syscall),
+            _ => None,
+        }
+    }
+
+    /// The path or name the error concerns, for OS errors.
+    pub fn path(&self) -> Option<&str> {
+        match self {
+            Error::Os { path, .. } => path.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// Whether JavaScript should see a `RangeError` rather than an `Error`.
+    pub fn is_range_error(&self) -> bool {
+        matches!(self, Error::OutOfRange(_) | Error::TooLarge { .. })
+    }
+
+    /// Whether JavaScript should see a `TypeError` rather than an `Error`.
+    pub fn is_type_error(&self) -> bool {
+        matches!(self, Error::InvalidArgument(_))
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            // The shape of Node's own: "ENOENT: no such file or directory, open '/x'".
+            Error::Os {
+                source,
+                syscall,
+                path,
+            } => {
+                write!(
+                    f,
+                    "{}: {}, {syscall}",
+                    self.code(),
+                    crate::os::describe(source)
+                )?;
+                match path {
+                    Some(path) => write!(f, " '{path}'"),
+                    None => Ok(()),
+                }
+            }
+            Error::OutOfRange(message) | Error::InvalidArgument(message) => f.write_str(message),
+            Error::Closed => f.write_str("The mapping is closed: open it again to use it"),
+            Error::ReadOnly => f.write_str(
+                "The mapping was opened with mode 'r': open it with mode 'r+' to write to the file",
+            ),
+            Error::TooLarge { length, max } => write!(
+                f,
+                "the mapping is {length} bytes, more than the {max} bytes one Buffer can hold in \
+                 this Node.js: use view(start, end), read() and write() to reach every byte"
+            ),
+            Error::Unsupported(message) => f.write_str(message),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Os { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,24 @@
+//! The core of the `memmap` Node.js package: memory mappings of files with `fs`-style errors.
+//!
+//! This crate knows nothing of Node-API. It owns every decision about what is mapped, how, and
+//! when it is released; the binding crate only converts values. The pieces:
+//!
+//! - [`Map`]: one live mapping (a file's pages or, later, anonymous and shared memory), with
+//!   bounds-checked copies in and out, page-rounded flushes, and the metadata a caller reports.
+//! - [`Handle`]: a shareable, closable owner of a [`Map`]. Every JavaScript object that points
+//!   into the mapping holds a clone; `close()` unmaps at once and later calls fail with
+//!   [`Error::Closed`] instead of touching freed memory.
+//! - [`Error`]: errors that carry what Node's `fs` errors carry (`code`, `errno`, `syscall`, `path`).
+//! - `os`: the few platform facts and conversions, one small module per platform.
+
+mod error;
+mod handle;
+mod map;
+mod os;
+mod range;
+
+pub use error::{Error, Result};
+pub use handle::Handle;
+pub use map::{Kind, Map, Mode, OpenOptions};
+pub use os::{allocation_granularity, page_size};
+pub use range::page_range;

@@ -1,0 +1,337 @@
+//! One live mapping and the ways to open it.
+
+use std::fs;
+use std::path::Path;
+use std::ptr::NonNull;
+
+use memmap2::{MmapMut, MmapOptions};
+
+use crate::error::{Error, Result};
+
+/// How a file is opened and what a write to its pages does (the `fs` flags a Node.js user knows).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Mode {
+    /// `'r'`: the file opened read-only, private copy-on-write pages.
+    #[default]
+    Read,
+    /// `'r+'`: the file opened read-write, shared pages.
+    ReadWrite,
+    /// `'w+'`: the file created or truncated, set to `size` bytes, shared pages.
+    Create,
+}
+
+impl Mode {
+    /// Parses the JavaScript spelling.
+    pub fn parse(text: &str) -> Option<Mode> {
+        match text {
+            "r" => Some(Mode::Read),
+            "r+" => Some(Mode::ReadWrite),
+            "w+" => Some(Mode::Create),
+            _ => None,
+        }
+    }
+
+    /// The JavaScript spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Read => "r",
+            Mode::ReadWrite => "r+",
+            Mode::Create => "w+",
+        }
+    }
+
+    /// Whether writes through the mapping reach the file (or the shared object).
+    pub fn is_shared(self) -> bool {
+        self != Mode::Read
+    }
+}
+
+/// What a mapping maps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// A file's pages.
+    File,
+    /// Zero-filled memory owned by this process.
+    Anonymous,
+    /// Named shared memory.
+    Shared,
+}
+
+impl Kind {
+    /// The JavaScript spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::File => "file",
+            Kind::Anonymous => "anonymous",
+            Kind::Shared => "shared",
+        }
+    }
+}
+
+/// Options of [`Map::open`], as `OpenOptions` in the public API.
+#[derive(Clone, Debug, Default)]
+pub struct OpenOptions {
+    /// How the file is opened.
+    pub mode: Mode,
+    /// Byte offset into the file; any value, no alignment asked.
+    pub offset: u64,
+    /// Bytes to map; `None` maps to the end of the file.
+    pub length: Option<u64>,
+    /// `'w+'`: the new file's length (required). `'r+'`: grow the file to at least this first.
+    pub size: Option<u64>,
+    /// Fault every page in at map time.
+    pub populate: bool,
+    /// Ask for transparent huge pages where the OS offers them; a hint.
+    pub huge_pages: bool,
+    /// Lock the pages in RAM after mapping.
+    pub lock: bool,
+}
+
+/// One live mapping. Dropping it unmaps the pages and closes the file.
+///
+/// The pages are read and written through raw pointers only, never through Rust references:
+/// JavaScript reads and writes the same bytes through Buffers at any time.
+#[derive(Debug)]
+pub struct Map {
+    /// `None` for a mapping of length 0, which maps nothing.
+    region: Option<MmapMut>,
+    kind: Kind,
+    mode: Mode,
+    path: Option<String>,
+    offset: u64,
+    len: usize,
+}
+
+impl Map {
+    /// Maps `path` (already resolved by the caller) as `options` say.
+    ///
+    /// A directory is `EISDIR`; a range past the end of the file (modes `'r'` and `'r+'`) is
+    /// [`Error::OutOfRange`] and maps nothing. `'w+'` without a size is
+    /// [`Error::InvalidArgument`] and leaves the file untouched.
+    pub fn open(path: &Path, options: &OpenOptions) -> Result<Map> {
+        let shown = path.to_string_lossy().into_owned();
+        let name = Some(shown.as_str());
+        let mode = options.mode;
+        if mode == Mode::Create && options.size.is_none() {
+            return Err(Error::InvalidArgument(
+                "mode 'w+' needs options.size, the new file's length in bytes".into(),
+            ));
+        }
+        // Before anything is opened or created: fs says EISDIR for a directory, and the OS would
+        // either open it (POSIX read-only) or say something vaguer (Windows).
+        if fs::metadata(path).is_ok_and(|meta| meta.is_dir()) {
+            return Err(eisdir(name));
+        }
+        let file = fs::OpenOptions::new()
+            .read(true)
+            .write(mode.is_shared())
+            .create(mode == Mode::Create)
+            .open(path)
+            .map_err(|e| Error::os(e, "open", name))?;
+        let meta = file.metadata().map_err(|e| Error::os(e, "fstat", name))?;
+        if meta.is_dir() {
+            return Err(eisdir(name));
+        }
+        let mut file_len = meta.len();
+        match (mode, options.size) {
+            (Mode::Create, Some(size)) => {
+                // "Created or truncated, then set to size bytes": zero-filled, nothing kept.
+                file.set_len(0)
+                    .map_err(|e| Error::os(e, "ftruncate", name))?;
+                file.set_len(size)
+                    .map_err(|e| Error::os(e, "ftruncate", name))?;
+                file_len = size;
+            }
+            (Mode::ReadWrite, Some(size)) if size > file_len => {
+                file.set_len(size)
+                    .map_err(|e| Error::os(e, "ftruncate", name))?;
+                file_len = size;
+            }
+            _ => {}
+        }
+        let offset = options.offset;
+        if offset > file_len {
+            return Err(Error::OutOfRange(format!(
+                "offset {offset} is past the end of '{shown}' ({file_len} bytes)"
+            )));
+        }
+        let length = options.length.unwrap_or(file_len - offset);
+        if length > file_len - offset {
+            return Err(Error::OutOfRange(format!(
+                "offset {offset} + length {length} is past the end of '{shown}' ({file_len} bytes)"
+            )));
+        }
+        let len = usize::try_from(length)
+            .ok()
+            .filter(|&len| len <= isize::MAX as usize)
+            .ok_or_else(|| Error::OutOfRange(format!("length {length} is too large to map")))?;
+        let region = if len == 0 {
+            None
+        } else {
+            let mut map_options = MmapOptions::new();
+            map_options.offset(offset).len(len);
+            if options.populate {
+                map_options.populate();
+            }
+            let mapped = if mode.is_shared() {
+                // SAFETY: memmap2 asks that nobody change the file while a Rust reference to its
+                // bytes lives. None ever does: the pages are only reached through raw pointers
+                // (here and in JavaScript), which tolerate other writers.
+                unsafe { map_options.map_mut(&file) }
+            } else {
+                // Private pages take no commit charge until written, so 'r' maps files larger
+                // than RAM + swap (MAP_NORESERVE).
+                map_options.no_reserve_swap();
+                // SAFETY: as for `map_mut` above: the bytes are never borrowed as Rust slices.
+                unsafe { map_options.map_copy(&file) }
+            };
+            let region = mapped.map_err(|e| Error::os(e, "mmap", name))?;
+            if options.huge_pages {
+                crate::os::advise_huge_pages(&region);
+            }
+            if options.lock {
+                region.lock().map_err(|e| Error::os(e, "mlock", name))?;
+            }
+            Some(region)
+        };
+        // The descriptor is closed here: the pages stay mapped without it, and thousands of live
+        // mappings then hold no descriptors.
+        drop(file);
+        Ok(Map {
+            region,
+            kind: Kind::File,
+            mode,
+            path: Some(shown),
+            offset,
+            len,
+        })
+    }
+
+    /// What this mapping maps.
+    pub fn kind(&self) -> Kind {
+        self.kind
+    }
+
+    /// How it was opened.
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    /// The resolved path (files) or the name (shared memory).
+    pub fn path(&self) -> Option<&str> {
+        self.path.as_deref()
+    }
+
+    /// The caller's offset into the file.
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    /// Bytes mapped.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether nothing is mapped.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The first mapped byte; dangling (but non-null and aligned) for an empty mapping.
+    pub fn as_ptr(&self) -> NonNull<u8> {
+        match &self.region {
+            Some(region) => NonNull::new(region.as_ptr().cast_mut()).unwrap_or(NonNull::dangling()),
+            None => NonNull::dangling(),
+        }
+    }
+
+    /// Copies `min(target.len(), len - position)` bytes from `position` into `target`; returns
+    /// the count (0 at or past the end).
+    pub fn read(&self, position: u64, target: &mut [u8]) -> usize {
+        // SAFETY: a slice is valid for writes of its whole length.
+        unsafe { self.copy_out(position, target.as_mut_ptr(), target.len()) }
+    }
+
+    /// Like [`Map::read`], into raw memory that may overlap this mapping (a JavaScript view of
+    /// it, say), where no Rust reference may be formed.
+    ///
+    /// # Safety
+    /// `target` must be valid for writes of `capacity` bytes.
+    pub unsafe fn copy_out(&self, position: u64, target: *mut u8, capacity: usize) -> usize {
+        let Some(start) = usize::try_from(position).ok().filter(|&p| p < self.len) else {
+            return 0;
+        };
+        let count = capacity.min(self.len - start);
+        // SAFETY: `start + count <= self.len`, so the source lies inside the live mapping (a
+        // non-empty one, since start < len); the caller vouches for the target. `ptr::copy`
+        // allows the two to overlap.
+        unsafe { std::ptr::copy(self.as_ptr().as_ptr().add(start), target, count) };
+        count
+    }
+
+    /// Copies all of `source` to `position`, or nothing if it does not fit.
+    pub fn write(&self, position: u64, source: &[u8]) -> Result<()> {
+        // SAFETY: a slice is valid for reads of its whole length.
+        unsafe { self.copy_in(position, source.as_ptr(), source.len()) }
+    }
+
+    /// Like [`Map::write`], from raw memory that may overlap this mapping.
+    ///
+    /// # Safety
+    /// `source` must be valid for reads of `count` bytes.
+    pub unsafe fn copy_in(&self, position: u64, source: *const u8, count: usize) -> Result<()> {
+        if self.mode == Mode::Read {
+            return Err(Error::ReadOnly);
+        }
+        let fits = position
+            .checked_add(count as u64)
+            .is_some_and(|end| end <= self.len as u64);
+        if !fits {
+            return Err(Error::OutOfRange(format!(
+                "{count} bytes at position {position} do not fit in a mapping of {} bytes",
+                self.len
+            )));
+        }
+        if count > 0 {
+            // SAFETY: `position + count <= self.len` was checked above (so the mapping is not
+            // empty), its pages are writable (shared or anonymous: mode is not 'r'), and the
+            // caller vouches for the source. `ptr::copy` allows the two to overlap.
+            unsafe { std::ptr::copy(source, self.as_ptr().as_ptr().add(position as usize), count) };
+        }
+        Ok(())
+    }
+
+    /// Writes `[start, end)` back to the file and waits until it is durable (msync `MS_SYNC`,
+    /// or `FlushViewOfFile` + `FlushFileBuffers`). Nothing to do for private pages.
+    pub fn flush(&self, start: usize, end: usize) -> Result<()> {
+        self.check_range(start, end)?;
+        let Some(region) = &self.region else {
+            return Ok(());
+        };
+        if start == end || !self.mode.is_shared() {
+            return Ok(());
+        }
+        region
+            .flush_range(start, end - start)
+            .map_err(|e| Error::os(e, "msync", self.path.as_deref()))
+    }
+
+    /// Checks a range the caller has already clamped the way `Buffer#subarray` does.
+    pub fn check_range(&self, start: usize, end: usize) -> Result<()> {
+        if start > end || end > self.len {
+            return Err(Error::OutOfRange(format!(
+                "range [{start}, {end}) is outside the mapping of {} bytes",
+                self.len
+            )));
+        }
+        Ok(())
+    }
+}
+
+fn eisdir(path: Option<&str>) -> Error {
+    #[cfg(unix)]
+    let source = std::io::Error::from_raw_os_error(libc::EISDIR);
+    #[cfg(not(unix))]
+    let source = std::io::Error::new(std::io::ErrorKind::IsADirectory, "is a directory");
+    Error::os(source, "open", path)
+}

@@ -1,0 +1,283 @@
+//! Node-API binding of `memmap-core`: converts arguments, maps errors, makes Buffers over the
+//! pages and runs blocking work off the JavaScript thread. Decisions belong to the core;
+//! argument checking with Node's error codes belongs to the TypeScript facade (`index.ts`),
+//! and the core checks every range again.
+
+mod errors;
+mod views;
+
+use std::path::PathBuf;
+
+use memmap_core::{Error as CoreError, Handle, Map, Mode, OpenOptions};
+use napi::bindgen_prelude::{AsyncTask, Buffer, ToNapiValue, TypeName, Uint8Array};
+use napi::{sys, Env, Result, Task};
+use napi_derive::napi;
+
+use errors::{coded_error, to_js, ErrorClass};
+use views::{ViewError, Views};
+
+/// Options, already validated and defaulted by the facade.
+#[napi(object)]
+pub struct NativeOpenOptions {
+    pub mode: String,
+    pub offset: f64,
+    pub length: Option<f64>,
+    pub size: Option<f64>,
+    pub populate: bool,
+    pub huge_pages: bool,
+    pub lock: bool,
+}
+
+/// What the facade reports as read-only properties.
+#[napi(object)]
+pub struct NativeInfo {
+    pub kind: String,
+    pub mode: String,
+    pub path: Option<String>,
+    pub offset: f64,
+    pub length: f64,
+}
+
+/// One mapping as JavaScript holds it.
+#[napi(custom_finalize)]
+pub struct NativeMapping {
+    handle: Handle,
+    views: Views,
+}
+
+#[napi]
+impl NativeMapping {
+    /// Kind, mode, path, offset and length (the length changes on resize).
+    #[napi]
+    pub fn info(&self, env: Env) -> Result<NativeInfo> {
+        self.with(&env, |map| {
+            Ok(NativeInfo {
+                kind: map.kind().as_str().to_owned(),
+                mode: map.mode().as_str().to_owned(),
+                path: map.path().map(str::to_owned),
+                offset: map.offset() as f64,
+                length: map.len() as f64,
+            })
+        })
+    }
+
+    /// A new zero-copy Buffer over `[start, end)`, which the facade has clamped.
+    #[napi(ts_return_type = "Buffer")]
+    pub fn view(&mut self, env: Env, start: f64, end: f64) -> Result<sys::napi_value> {
+        let (data, len) = self.with(&env, |map| {
+            let (start, end) = (index(start)?, index(end)?);
+            map.check_range(start, end)?;
+            // SAFETY: `start <= len` was checked, so the pointer stays inside (or one past) the
+            // mapping.
+            Ok((unsafe { map.as_ptr().as_ptr().add(start) }, end - start))
+        })?;
+        match self.views.create(&env, &self.handle, data, len) {
+            Ok(buffer) => Ok(buffer),
+            Err(ViewError::Napi(error)) => Err(error),
+            Err(ViewError::Refused) => Err(coded_error(
+                &env,
+                ErrorClass::Plain,
+                "ERR_MMAP_EXTERNAL_BUFFER_REFUSED",
+                "this runtime refuses Buffers over memory it did not allocate (Electron's \
+                 memory cage): use mapping.read() and mapping.write() instead",
+            )),
+        }
+    }
+
+    /// Copies into `target` from `position`; returns the byte count.
+    #[napi]
+    pub fn read(&self, env: Env, target: Uint8Array, position: f64) -> Result<f64> {
+        let (data, capacity) = bytes_of(&target);
+        self.with(&env, |map| {
+            // SAFETY: `data` is valid for `capacity` bytes: the Uint8Array is alive for this call,
+            // and JavaScript cannot run (and detach it) until the call returns.
+            Ok(unsafe { map.copy_out(index(position)? as u64, data, capacity) } as f64)
+        })
+    }
+
+    /// Copies all of `source` to `position`, or fails having copied nothing.
+    #[napi]
+    pub fn write(&self, env: Env, source: Uint8Array, position: f64) -> Result<f64> {
+        let (data, count) = bytes_of(&source);
+        self.with(&env, |map| {
+            // SAFETY: as in `read`: the Uint8Array is alive and attached for this call.
+            unsafe { map.copy_in(index(position)? as u64, data, count) }?;
+            Ok(count as f64)
+        })
+    }
+
+    /// Makes `[start, end)` durable before returning.
+    #[napi]
+    pub fn flush(&self, env: Env, start: f64, end: f64) -> Result<()> {
+        self.with(&env, |map| map.flush(index(start)?, index(end)?))
+    }
+
+    /// `flush` on a thread-pool thread.
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn flush_async(&self, start: f64, end: f64) -> AsyncTask<Blocking<(), ()>> {
+        let handle = self.handle.clone();
+        let work = move || handle.with(|map| map.flush(index(start)?, index(end)?));
+        Blocking::spawn(work, |()| ())
+    }
+
+    /// Detaches every Buffer handed out, then unmaps. Idempotent.
+    #[napi]
+    pub fn close(&mut self, env: Env) {
+        self.views.detach_all(&env);
+        self.handle.close();
+    }
+
+    /// Whether `close()` ran.
+    #[napi(getter)]
+    pub fn closed(&self) -> bool {
+        self.handle.is_closed()
+    }
+}
+
+impl NativeMapping {
+    fn new(map: Map) -> Self {
+        NativeMapping {
+            handle: Handle::new(map),
+            views: Views::default(),
+        }
+    }
+
+    fn with<T>(&self, env: &Env, f: impl FnOnce(&Map) -> memmap_core::Result<T>) -> Result<T> {
+        self.handle.with(f).map_err(|e| to_js(env, e))
+    }
+}
+
+impl napi::bindgen_prelude::ObjectFinalize for NativeMapping {
+    fn finalize(mut self, env: Env) -> Result<()> {
+        // The Buffers are not detached (they keep the pages alive on their own); only the weak
+        // references are deleted.
+        self.views.forget(&env);
+        Ok(())
+    }
+}
+
+/// A pointer and a length for a Uint8Array's bytes, without forming a Rust slice (the bytes may
+/// be this very mapping's, which Rust references must not alias).
+fn bytes_of(array: &Uint8Array) -> (*mut u8, usize) {
+    (array.as_ptr().cast_mut(), array.len())
+}
+
+/// A byte index from JavaScript: a non-negative integer that fits in memory.
+fn index(value: f64) -> memmap_core::Result<usize> {
+    if value >= 0.0 && value.fract() == 0.0 && value <= usize::MAX as f64 {
+        Ok(value as usize)
+    } else {
+        Err(CoreError::OutOfRange(format!(
+            "{value} is not a valid byte index"
+        )))
+    }
+}
+
+fn u64_of(value: f64) -> memmap_core::Result<u64> {
+    index(value).map(|value| value as u64)
+}
+
+/// The facade's path (UTF-8 on Windows, any bytes on POSIX) as an OS path.
+fn path_of(bytes: &[u8]) -> PathBuf {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        PathBuf::from(std::ffi::OsStr::from_bytes(bytes))
+    }
+    #[cfg(not(unix))]
+    {
+        PathBuf::from(String::from_utf8_lossy(bytes).into_owned())
+    }
+}
+
+fn options_of(options: &NativeOpenOptions) -> memmap_core::Result<OpenOptions> {
+    let mode = Mode::parse(&options.mode).ok_or_else(|| {
+        CoreError::InvalidArgument(format!("mode '{}' is not 'r', 'r+' or 'w+'", options.mode))
+    })?;
+    Ok(OpenOptions {
+        mode,
+        offset: u64_of(options.offset)?,
+        length: options.length.map(u64_of).transpose()?,
+        size: options.size.map(u64_of).transpose()?,
+        populate: options.populate,
+        huge_pages: options.huge_pages,
+        lock: options.lock,
+    })
+}
+
+/// Maps a file on the calling thread.
+#[napi]
+pub fn open_sync(env: Env, path: Buffer, options: NativeOpenOptions) -> Result<NativeMapping> {
+    options_of(&options)
+        .and_then(|options| Map::open(&path_of(&path), &options))
+        .map(NativeMapping::new)
+        .map_err(|e| to_js(&env, e))
+}
+
+/// Maps a file on a thread-pool thread.
+#[napi(ts_return_type = "Promise<NativeMapping>")]
+pub fn open(path: Buffer, options: NativeOpenOptions) -> AsyncTask<Blocking<Map, NativeMapping>> {
+    let request = options_of(&options);
+    let path = path_of(&path);
+    Blocking::spawn(move || Map::open(&path, &request?), NativeMapping::new)
+}
+
+/// Core work run on a thread-pool thread, its result turned into `J` (or a JavaScript error)
+/// back on the JavaScript thread.
+pub struct Blocking<T, J> {
+    work: Option<Box<dyn FnOnce() -> memmap_core::Result<T> + Send>>,
+    outcome: Option<memmap_core::Result<T>>,
+    finish: fn(T) -> J,
+}
+
+impl<T: Send + 'static, J> Blocking<T, J> {
+    fn spawn(
+        work: impl FnOnce() -> memmap_core::Result<T> + Send + 'static,
+        finish: fn(T) -> J,
+    ) -> AsyncTask<Self>
+    where
+        Self: Task,
+    {
+        AsyncTask::new(Blocking {
+            work: Some(Box::new(work)),
+            outcome: None,
+            finish,
+        })
+    }
+}
+
+impl<T: Send + 'static, J: ToNapiValue + TypeName> Task for Blocking<T, J> {
+    type Output = ();
+    type JsValue = J;
+
+    fn compute(&mut self) -> Result<()> {
+        self.outcome = self.work.take().map(|work| work());
+        Ok(())
+    }
+
+    fn resolve(&mut self, env: Env, _: ()) -> Result<J> {
+        match self.outcome.take() {
+            Some(Ok(value)) => Ok((self.finish)(value)),
+            Some(Err(e)) => Err(to_js(&env, e)),
+            None => Err(to_js(&env, CoreError::Closed)),
+        }
+    }
+}
+
+/// The size of a memory page in bytes.
+#[napi]
+pub fn page_size() -> u32 {
+    memmap_core::page_size() as u32
+}
+
+/// The alignment of a mapping's file offset (64 KiB on Windows, the page size elsewhere).
+#[napi]
+pub fn allocation_granularity() -> u32 {
+    memmap_core::allocation_granularity() as u32
+}
+
+/// Whether this runtime accepts Buffers over memory V8 did not allocate.
+#[napi]
+pub fn external_buffers_allowed(env: Env) -> bool {
+    views::external_buffers_allowed(&env)
+}

@@ -1,0 +1,304 @@
+// The memmap facade: loads the native binding, checks arguments the way Node's own APIs do
+// (TypeError/RangeError with Node's codes), and adds what only JavaScript can: URL paths,
+// Symbol.dispose, the lazily made `buffer`, and the types. Everything else is in Rust.
+
+import { constants as bufferConstants } from 'node:buffer'
+import { resolve as resolvePath } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+import * as native from './binding'
+
+/** How a file is opened: the `fs` flags a Node.js user knows. */
+export type Mode = 'r' | 'r+' | 'w+'
+
+export interface OpenOptions {
+  /** `'r'` (default): read-only file, private copy-on-write pages. `'r+'`: shared pages that reach the file. `'w+'`: create or truncate to `size`. */
+  mode?: Mode
+  /** Byte offset into the file; no alignment asked (default 0). */
+  offset?: number | bigint
+  /** Bytes to map (default: from `offset` to the end of the file). */
+  length?: number | bigint
+  /** `'w+'`: required, the new file's length. `'r+'`: grow the file to at least this first. */
+  size?: number | bigint
+  /** Fault every page in at map time. */
+  populate?: boolean
+  /** Ask for huge pages where the OS offers them; a hint, never an error. */
+  hugePages?: boolean
+  /** Lock the pages in RAM after mapping. */
+  lock?: boolean
+}
+
+/** The size of a memory page in bytes. */
+export const pageSize: number = native.pageSize()
+/** The alignment the OS asks of a mapping's file offset: 64 KiB on Windows, the page size elsewhere. */
+export const allocationGranularity: number = native.allocationGranularity()
+/** The largest Buffer this Node.js makes: 4 GiB on Node.js 20, 2^53 - 1 from Node.js 22. */
+export const maxViewLength: number = bufferConstants.MAX_LENGTH
+
+const zeroCopy = process.env.MEMMAP_NO_EXTERNAL_BUFFERS !== '1' && native.externalBuffersAllowed()
+const MODES: readonly string[] = ['r', 'r+', 'w+']
+
+type Coded<E extends Error> = E & { code: string }
+
+function coded<E extends Error>(error: E, code: string): Coded<E> {
+  return Object.assign(error, { code })
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null'
+  if (typeof value === 'function') return 'function'
+  if (typeof value === 'object') return `an instance of ${value.constructor?.name ?? 'Object'}`
+  if (typeof value === 'string') return `type string ('${value.length > 28 ? `${value.slice(0, 25)}...` : value}')`
+  return `type ${typeof value} (${String(value)})`
+}
+
+function invalidType(name: string, expected: string, value: unknown): Coded<TypeError> {
+  return coded(
+    new TypeError(`The "${name}" argument must be ${expected}. Received ${describe(value)}`),
+    'ERR_INVALID_ARG_TYPE',
+  )
+}
+
+function outOfRange(name: string, expected: string, value: unknown): Coded<RangeError> {
+  return coded(
+    new RangeError(`The value of "${name}" is out of range. It must be ${expected}. Received ${String(value)}`),
+    'ERR_OUT_OF_RANGE',
+  )
+}
+
+function invalidValue(name: string, reason: string, value: unknown): Coded<TypeError> {
+  return coded(
+    new TypeError(`The argument '${name}' ${reason}. Received ${describe(value)}`),
+    'ERR_INVALID_ARG_VALUE',
+  )
+}
+
+/** A byte count or offset: a non-negative safe integer, as a number or a bigint. */
+function toIndex(value: unknown, name: string): number {
+  if (typeof value === 'bigint') {
+    if (value < 0n || value > BigInt(Number.MAX_SAFE_INTEGER)) {
+      throw outOfRange(name, `>= 0 and <= ${Number.MAX_SAFE_INTEGER}`, `${value}n`)
+    }
+    return Number(value)
+  }
+  if (typeof value !== 'number') throw invalidType(name, 'of type number or bigint', value)
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw outOfRange(name, `an integer >= 0 and <= ${Number.MAX_SAFE_INTEGER}`, value)
+  }
+  return value
+}
+
+/** One end of a range, with `Buffer#subarray`'s rules: negative counts from the end, clamped. */
+function rangeEnd(value: unknown, name: string, fallback: number, length: number): number {
+  if (value === undefined) return fallback
+  if (typeof value !== 'number') throw invalidType(name, 'of type number', value)
+  if (Number.isNaN(value) || (Number.isFinite(value) && !Number.isInteger(value))) {
+    throw outOfRange(name, 'an integer', value)
+  }
+  if (value < 0) return Math.max(length + value, 0)
+  return Math.min(value, length)
+}
+
+function toRange(start: unknown, end: unknown, length: number): [number, number] {
+  const from = rangeEnd(start, 'start', 0, length)
+  const to = rangeEnd(end, 'end', length, length)
+  return [from, Math.max(from, to)]
+}
+
+function toFlag(value: unknown, name: string): boolean {
+  if (value === undefined) return false
+  if (typeof value !== 'boolean') throw invalidType(name, 'of type boolean', value)
+  return value
+}
+
+function toBytes(value: unknown, name: string): Uint8Array {
+  if (!ArrayBuffer.isView(value)) {
+    throw invalidType(name, 'an instance of Buffer, TypedArray, or DataView', value)
+  }
+  return value instanceof Uint8Array ? value : new Uint8Array(value.buffer, value.byteOffset, value.byteLength)
+}
+
+/** The path as the OS gets it: resolved with `path.resolve` (not realpath), as bytes. */
+function toPath(path: unknown): Buffer {
+  if (path instanceof URL) path = fileURLToPath(path)
+  if (typeof path === 'string') {
+    if (path.includes('\0')) throw invalidValue('path', 'must be a string, Uint8Array, or URL without null bytes', path)
+    if (path === '') {
+      throw Object.assign(new Error("ENOENT: no such file or directory, open ''"), {
+        code: 'ENOENT',
+        errno: process.platform === 'win32' ? -4058 : -2,
+        syscall: 'open',
+        path: '',
+      })
+    }
+    return Buffer.from(resolvePath(path))
+  }
+  if (path instanceof Uint8Array) {
+    const bytes = Buffer.from(path)
+    if (bytes.includes(0)) throw invalidValue('path', 'must be a string, Uint8Array, or URL without null bytes', path)
+    if (process.platform === 'win32' || bytes.length === 0) return toPath(bytes.toString())
+    return bytes[0] === 0x2f ? bytes : Buffer.concat([Buffer.from(`${process.cwd()}/`), bytes])
+  }
+  throw invalidType('path', 'of type string or an instance of Buffer or URL', path)
+}
+
+function toOpenOptions(options: unknown): native.NativeOpenOptions {
+  if (options === undefined) options = {}
+  if (options === null || typeof options !== 'object') throw invalidType('options', 'of type object', options)
+  const o = options as Record<string, unknown>
+  const mode = o.mode ?? 'r'
+  if (typeof mode !== 'string' || !MODES.includes(mode)) {
+    throw invalidValue('options.mode', "must be 'r', 'r+' or 'w+'", mode)
+  }
+  if (mode === 'w+' && o.size === undefined) {
+    throw invalidValue('options.size', "is required with mode 'w+' (the new file's length)", o.size)
+  }
+  return {
+    mode,
+    offset: o.offset === undefined ? 0 : toIndex(o.offset, 'options.offset'),
+    length: o.length === undefined ? undefined : toIndex(o.length, 'options.length'),
+    size: o.size === undefined ? undefined : toIndex(o.size, 'options.size'),
+    populate: toFlag(o.populate, 'options.populate'),
+    hugePages: toFlag(o.hugePages, 'options.hugePages'),
+    lock: toFlag(o.lock, 'options.lock'),
+  }
+}
+
+function refused(): Coded<Error> {
+  return coded(
+    new Error(
+      'This runtime refuses Buffers over memory it did not allocate (Electron\'s memory cage, or ' +
+        'MEMMAP_NO_EXTERNAL_BUFFERS=1): use mapping.read() and mapping.write() to copy bytes out and in',
+    ),
+    'ERR_MMAP_EXTERNAL_BUFFER_REFUSED',
+  )
+}
+
+function tooLarge(length: number): Coded<RangeError> {
+  return coded(
+    new RangeError(
+      `A view of ${length} bytes is larger than the ${maxViewLength} bytes one Buffer can hold in ` +
+        'this Node.js: use view(start, end) over a smaller window, read() and write() to reach every byte',
+    ),
+    'ERR_MMAP_TOO_LARGE',
+  )
+}
+
+const constructing = Symbol('memmap.constructing')
+const dispose: typeof Symbol.dispose = Symbol.dispose ?? Symbol.for('nodejs.dispose')
+
+/** A live memory mapping. Made by `openSync()`/`open()`, never with `new`. */
+export class Mapping {
+  #native: native.NativeMapping
+  #info: native.NativeInfo
+  #buffer: Buffer | undefined
+
+  /** @internal */
+  constructor(token: symbol, mapping: native.NativeMapping) {
+    if (token !== constructing) {
+      throw coded(new TypeError('Mapping objects are made by openSync() and open()'), 'ERR_ILLEGAL_CONSTRUCTOR')
+    }
+    this.#native = mapping
+    this.#info = mapping.info()
+  }
+
+  /** `'file'`, `'anonymous'` or `'shared'`. */
+  get kind(): 'file' | 'anonymous' | 'shared' {
+    return this.#info.kind as 'file' | 'anonymous' | 'shared'
+  }
+
+  /** How the mapping was opened. */
+  get mode(): Mode {
+    return this.#info.mode as Mode
+  }
+
+  /** The resolved path for files, the name for shared memory. */
+  get path(): string | null {
+    return this.#info.path ?? null
+  }
+
+  /** The caller's offset into the file. */
+  get offset(): number {
+    return this.#info.offset
+  }
+
+  /** Bytes mapped. */
+  get length(): number {
+    return this.#info.length
+  }
+
+  /** Whether `close()` ran. */
+  get closed(): boolean {
+    return this.#native.closed
+  }
+
+  /** `false` where the runtime refuses Buffers over mapped memory; `buffer` and `view()` then throw. */
+  get zeroCopy(): boolean {
+    return zeroCopy
+  }
+
+  /** A zero-copy Buffer over the whole mapping, made on first access; the same object each time. */
+  get buffer(): Buffer {
+    if (this.#buffer !== undefined) return this.#buffer
+    if (!zeroCopy) throw this.#closedOr(refused())
+    if (this.length > maxViewLength) throw this.#closedOr(tooLarge(this.length))
+    this.#buffer = this.#native.view(0, this.length)
+    return this.#buffer
+  }
+
+  /** A zero-copy Buffer over `[start, end)`, with `Buffer#subarray`'s rules. Costs only what it covers. */
+  view(start?: number, end?: number): Buffer {
+    const [from, to] = toRange(start, end, this.length)
+    if (this.#buffer !== undefined) return this.#buffer.subarray(from, to)
+    if (!zeroCopy) throw this.#closedOr(refused())
+    if (to - from > maxViewLength) throw this.#closedOr(tooLarge(to - from))
+    return this.#native.view(from, to)
+  }
+
+  /** Copies `min(target.byteLength, length - position)` bytes out; returns the count. Like `fs.readSync`. */
+  read(target: ArrayBufferView, position = 0): number {
+    return this.#native.read(toBytes(target, 'target'), toIndex(position, 'position'))
+  }
+
+  /** Copies all of `source` in at `position`, or throws `ERR_MMAP_OUT_OF_RANGE` having copied nothing. */
+  write(source: ArrayBufferView, position = 0): number {
+    return this.#native.write(toBytes(source, 'source'), toIndex(position, 'position'))
+  }
+
+  /** Writes `[start, end)` back to the file; durable when it returns. */
+  flush(start?: number, end?: number): void {
+    this.#native.flush(...toRange(start, end, this.length))
+  }
+
+  /** `flush()` off the JavaScript thread. */
+  async flushAsync(start?: number, end?: number): Promise<void> {
+    return this.#native.flushAsync(...toRange(start, end, this.length))
+  }
+
+  /** Unmaps now; every Buffer over the mapping is detached (length 0). Idempotent. */
+  close(): void {
+    this.#buffer = undefined
+    this.#native.close()
+  }
+
+  /** `close()`, so that `using m = openSync(...)` works. */
+  [dispose](): void {
+    this.close()
+  }
+
+  /** ERR_MMAP_CLOSED wins over any other complaint once the mapping is closed. */
+  #closedOr(error: Error): Error {
+    if (!this.#native.closed) return error
+    return coded(new Error('The mapping is closed: open it again to use it'), 'ERR_MMAP_CLOSED')
+  }
+}
+
+/** Maps a file on the calling thread. */
+export function openSync(path: string | Buffer | URL, options?: OpenOptions): Mapping {
+  return new Mapping(constructing, native.openSync(toPath(path), toOpenOptions(options)))
+}
+
+/** Maps a file off the JavaScript thread. */
+export async function open(path: string | Buffer | URL, options?: OpenOptions): Promise<Mapping> {
+  return new Mapping(constructing, await native.open(toPath(path), toOpenOptions(options)))
+}
