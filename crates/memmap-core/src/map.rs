@@ -94,12 +94,12 @@ pub struct OpenOptions {
 #[derive(Debug)]
 pub struct Map {
     /// `None` for a mapping of length 0, which maps nothing.
-    region: Option<MmapMut>,
-    kind: Kind,
-    mode: Mode,
-    path: Option<String>,
-    offset: u64,
-    len: usize,
+    pub(crate) region: Option<MmapMut>,
+    pub(crate) kind: Kind,
+    pub(crate) mode: Mode,
+    pub(crate) path: Option<String>,
+    pub(crate) offset: u64,
+    pub(crate) len: usize,
 }
 
 impl Map {

@@ -1,0 +1,80 @@
+// Shared test helpers: temporary files, and child processes for anything that could kill one.
+
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process'
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+
+/** The package root: what `require('memmap')` resolves to inside a child. */
+export const root = resolve(__dirname, '..')
+
+/** A fresh directory, removed when the process exits. */
+export function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'memmap-test-'))
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }))
+  return dir
+}
+
+/** A file holding `contents` in a fresh directory. */
+export function tempFile(contents: Uint8Array | string, name = 'data.bin'): string {
+  const path = join(tempDir(), name)
+  writeFileSync(path, contents)
+  return path
+}
+
+/** `n` bytes of a deterministic, non-repeating-looking pattern. */
+export function pattern(n: number, seed = 1): Buffer {
+  const bytes = Buffer.alloc(n)
+  let x = seed >>> 0 || 1
+  for (let i = 0; i < n; i++) {
+    x ^= x << 13
+    x ^= x >>> 17
+    x ^= x << 5
+    bytes[i] = x & 0xff
+  }
+  return bytes
+}
+
+export interface ChildResult {
+  status: number | null
+  signal: NodeJS.Signals | null
+  stdout: string
+  stderr: string
+}
+
+/**
+ * Runs `source` (CommonJS, with `memmap` bound to the package) in a new Node.js process.
+ * Use it for anything that could crash the process: the test then fails instead of the runner.
+ */
+export function runChild(
+  source: string,
+  options: { args?: string[]; env?: NodeJS.ProcessEnv; timeout?: number; input?: string } = {},
+): ChildResult {
+  const prelude = `const memmap = require(${JSON.stringify(root)});\n`
+  const result: SpawnSyncReturns<string> = spawnSync(
+    process.execPath,
+    [...(options.args ?? []), '-e', prelude + source],
+    {
+      encoding: 'utf8',
+      env: { ...process.env, ...options.env },
+      timeout: options.timeout ?? 120_000,
+      input: options.input,
+      maxBuffer: 64 * 1024 * 1024,
+    },
+  )
+  return { status: result.status, signal: result.signal, stdout: result.stdout, stderr: result.stderr }
+}
+
+/** Parses the last line a child printed as JSON. */
+export function lastJson<T = unknown>(result: ChildResult): T {
+  const lines = result.stdout.trim().split('\n')
+  return JSON.parse(lines[lines.length - 1]) as T
+}
+
+/** Open descriptors and mapping lines of this process (Linux only). */
+export function procCounts(): { fds: number; maps: number } {
+  return {
+    fds: readdirSync('/proc/self/fd').length,
+    maps: readFileSync('/proc/self/maps', 'utf8').split('\n').length,
+  }
+}
