@@ -8,10 +8,15 @@ import { join, resolve } from 'node:path'
 /** The package root: what `require('memmap')` resolves to inside a child. */
 export const root = resolve(__dirname, '..')
 
+const made: string[] = []
+process.on('exit', () => {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true })
+})
+
 /** A fresh directory, removed when the process exits. */
 export function tempDir(): string {
   const dir = mkdtempSync(join(tmpdir(), 'memmap-test-'))
-  process.on('exit', () => rmSync(dir, { recursive: true, force: true }))
+  made.push(dir)
   return dir
 }
 

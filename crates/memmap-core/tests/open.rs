@@ -1,0 +1,243 @@
+#![cfg(unix)]
+//! File mappings against temporary files: modes, unaligned offsets, empty files, ranges at the
+//! end, and the exact errno of each failure.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use memmap_core::{page_size, Error, Handle, Kind, Map, Mode, OpenOptions};
+
+fn pattern(n: usize) -> Vec<u8> {
+    (0..n).map(|i| (i * 7 + i / 251) as u8).collect()
+}
+
+fn file_with(dir: &tempfile::TempDir, contents: &[u8]) -> PathBuf {
+    let path = dir.path().join("data.bin");
+    fs::File::create(&path).unwrap().write_all(contents).unwrap();
+    path
+}
+
+fn open(path: &Path, options: OpenOptions) -> Map {
+    Map::open(path, &options).unwrap()
+}
+
+fn bytes(map: &Map) -> Vec<u8> {
+    let mut out = vec![0; map.len()];
+    assert_eq!(map.read(0, &mut out), map.len());
+    out
+}
+
+fn errno(error: &Error) -> i32 {
+    match error {
+        Error::Os { source, .. } => source.raw_os_error().unwrap(),
+        other => panic!("expected an OS error, got {other:?}"),
+    }
+}
+
+#[test]
+fn read_only_maps_whole_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = pattern(3 * page_size() + 17);
+    let path = file_with(&dir, &data);
+    let map = open(&path, OpenOptions::default());
+    assert_eq!(map.kind(), Kind::File);
+    assert_eq!(map.mode(), Mode::Read);
+    assert_eq!(map.path(), Some(path.to_str().unwrap()));
+    assert_eq!(bytes(&map), data);
+}
+
+#[test]
+fn unaligned_offsets_and_lengths() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = pattern(5 * page_size());
+    let path = file_with(&dir, &data);
+    for offset in [1, 4095, 4096, 4097, 3 * page_size() + 5] {
+        for length in [1, 2, 100, page_size() + 3] {
+            let options = OpenOptions {
+                offset: offset as u64,
+                length: Some(length as u64),
+                ..Default::default()
+            };
+            let map = open(&path, options);
+            assert_eq!(map.offset(), offset as u64);
+            assert_eq!(bytes(&map), &data[offset..offset + length], "offset {offset} length {length}");
+        }
+    }
+}
+
+#[test]
+fn empty_file_zero_length_and_offset_at_end_map_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = file_with(&dir, b"");
+    assert!(open(&empty, OpenOptions::default()).is_empty());
+    let other = dir.path().join("ten.bin");
+    fs::write(&other, b"0123456789").unwrap();
+    let zero = open(&other, OpenOptions { length: Some(0), ..Default::default() });
+    assert!(zero.is_empty());
+    let at_end = open(&other, OpenOptions { offset: 10, ..Default::default() });
+    assert!(at_end.is_empty());
+    assert_eq!(at_end.read(0, &mut [0; 4]), 0);
+}
+
+#[test]
+fn ranges_past_the_end_are_out_of_range() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = file_with(&dir, b"0123456789");
+    let past = |offset, length| {
+        Map::open(&path, &OpenOptions { offset, length, ..Default::default() }).unwrap_err()
+    };
+    assert!(matches!(past(11, None), Error::OutOfRange(_)));
+    assert!(matches!(past(5, Some(6)), Error::OutOfRange(_)));
+    assert!(matches!(past(u64::MAX, Some(1)), Error::OutOfRange(_)));
+    assert_eq!(past(10, Some(1)).code(), "ERR_MMAP_OUT_OF_RANGE");
+    // The last byte exactly is fine.
+    let last = open(&path, OpenOptions { offset: 9, length: Some(1), ..Default::default() });
+    assert_eq!(bytes(&last), b"9");
+}
+
+#[test]
+fn missing_file_is_enoent_with_path_and_syscall() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("missing");
+    let error = Map::open(&path, &OpenOptions::default()).unwrap_err();
+    assert_eq!(errno(&error), libc::ENOENT);
+    assert_eq!(error.code(), "ENOENT");
+    assert_eq!(error.errno(), Some(-libc::ENOENT));
+    assert_eq!(error.syscall(), Some("open"));
+    assert_eq!(error.path(), path.to_str());
+    assert_eq!(
+        error.to_string(),
+        format!("ENOENT: no such file or directory, open '{}'", path.display())
+    );
+}
+
+#[test]
+fn directory_is_eisdir_in_every_mode() {
+    let dir = tempfile::tempdir().unwrap();
+    for mode in [Mode::Read, Mode::ReadWrite, Mode::Create] {
+        let options = OpenOptions { mode, size: Some(1), ..Default::default() };
+        let error = Map::open(dir.path(), &options).unwrap_err();
+        assert_eq!(errno(&error), libc::EISDIR, "{mode:?}");
+        assert_eq!(error.syscall(), Some("open"));
+    }
+}
+
+#[test]
+fn read_write_on_read_only_file_is_eacces() {
+    if unsafe_is_root() {
+        eprintln!("skipped: running as root, which may open any file for writing");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = file_with(&dir, b"abc");
+    let mut permissions = fs::metadata(&path).unwrap().permissions();
+    permissions.set_readonly(true);
+    fs::set_permissions(&path, permissions).unwrap();
+    let options = OpenOptions { mode: Mode::ReadWrite, ..Default::default() };
+    assert_eq!(errno(&Map::open(&path, &options).unwrap_err()), libc::EACCES);
+}
+
+fn unsafe_is_root() -> bool {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() == 0 }
+}
+
+#[test]
+fn private_writes_never_reach_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = file_with(&dir, b"original");
+    let map = open(&path, OpenOptions::default());
+    // An explicit write is refused...
+    assert!(matches!(map.write(0, b"X"), Err(Error::ReadOnly)));
+    // ...and a stray one through the pointer (as a JavaScript Buffer write would be) stays private.
+    // SAFETY: the mapping is 8 bytes long and its private pages are writable.
+    unsafe { map.as_ptr().as_ptr().write(b'X') };
+    assert_eq!(bytes(&map), b"Xriginal");
+    drop(map);
+    assert_eq!(fs::read(&path).unwrap(), b"original");
+}
+
+#[test]
+fn shared_writes_reach_the_file_after_flush() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = file_with(&dir, &pattern(2 * page_size()));
+    let options = OpenOptions { mode: Mode::ReadWrite, offset: 100, ..Default::default() };
+    let map = open(&path, options);
+    map.write(4000, b"hello").unwrap();
+    map.flush(3990, 4010).unwrap();
+    assert_eq!(&fs::read(&path).unwrap()[4100..4105], b"hello");
+    // All or nothing: a write that does not fit copies nothing.
+    let len = map.len() as u64;
+    assert!(matches!(map.write(len - 2, b"abc"), Err(Error::OutOfRange(_))));
+    assert_eq!(&bytes(&map)[map.len() - 2..], &pattern(2 * page_size())[2 * page_size() - 2..]);
+    assert!(matches!(map.flush(0, map.len() + 1), Err(Error::OutOfRange(_))));
+}
+
+#[test]
+fn create_truncates_and_sizes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = file_with(&dir, b"old contents that must go");
+    let options = OpenOptions { mode: Mode::Create, size: Some(10_000), ..Default::default() };
+    let map = open(&path, options);
+    assert_eq!(map.len(), 10_000);
+    assert!(bytes(&map).iter().all(|&b| b == 0));
+    assert_eq!(fs::metadata(&path).unwrap().len(), 10_000);
+}
+
+#[test]
+fn create_without_size_leaves_the_file_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = file_with(&dir, b"keep me");
+    let options = OpenOptions { mode: Mode::Create, ..Default::default() };
+    let error = Map::open(&path, &options).unwrap_err();
+    assert_eq!(error.code(), "ERR_INVALID_ARG_VALUE");
+    assert_eq!(fs::read(&path).unwrap(), b"keep me");
+}
+
+#[test]
+fn read_write_with_size_grows_but_never_shrinks() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = file_with(&dir, b"0123456789");
+    let grow = OpenOptions { mode: Mode::ReadWrite, size: Some(100), ..Default::default() };
+    assert_eq!(open(&path, grow).len(), 100);
+    let smaller = OpenOptions { mode: Mode::ReadWrite, size: Some(5), ..Default::default() };
+    assert_eq!(open(&path, smaller).len(), 100);
+    assert_eq!(fs::metadata(&path).unwrap().len(), 100);
+}
+
+#[test]
+fn populate_and_huge_pages_are_accepted() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = pattern(64 * 1024);
+    let path = file_with(&dir, &data);
+    let options = OpenOptions { populate: true, huge_pages: true, ..Default::default() };
+    assert_eq!(bytes(&open(&path, options)), data);
+}
+
+#[test]
+fn sparse_file_larger_than_ram_maps_read_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sparse.bin");
+    let file = fs::File::create(&path).unwrap();
+    let size = 64u64 << 30;
+    file.set_len(size).unwrap();
+    let map = open(&path, OpenOptions::default());
+    assert_eq!(map.len() as u64, size);
+    let mut tail = [1u8; 8];
+    assert_eq!(map.read(size - 8, &mut tail), 8);
+    assert_eq!(tail, [0; 8]);
+}
+
+#[test]
+fn handle_close_is_idempotent_and_later_calls_fail() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = file_with(&dir, b"abc");
+    let handle = Handle::new(open(&path, OpenOptions::default()));
+    let clone = handle.clone();
+    assert_eq!(handle.with(|map| Ok(map.len())).unwrap(), 3);
+    assert!(handle.close());
+    assert!(!clone.close());
+    assert!(clone.is_closed());
+    assert!(matches!(clone.with(|map| Ok(map.len())), Err(Error::Closed)));
+}
