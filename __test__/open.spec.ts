@@ -196,7 +196,7 @@ test('ESM import and CommonJS require expose the same names', async (t) => {
     t.true(name in cjs, name)
     t.is(esm[name], cjs[name], name)
   }
-  t.deepEqual(Object.keys(esm).sort(), Object.keys(cjs).sort())
+  t.deepEqual(Object.keys(esm).toSorted(), Object.keys(cjs).toSorted())
   t.is(typeof memmap.openSync, 'function')
 })
 
@@ -207,4 +207,21 @@ test('Symbol.dispose closes the mapping', (t) => {
   m[Symbol.dispose]()
   t.true(m.closed)
   t.is(buffer.byteLength, 0)
+})
+
+test('flush() and flushAsync() make ranges durable; flushAsync racing close() settles', async (t) => {
+  const path = tempFile(Buffer.alloc(3 * pageSize))
+  const m = openSync(path, { mode: 'r+' })
+  m.write(Buffer.from('first'), pageSize + 10)
+  m.flush(pageSize + 10, pageSize + 15)
+  t.is(readFileSync(path).toString('latin1', pageSize + 10, pageSize + 15), 'first')
+  m.write(Buffer.from('second'), 2 * pageSize + 1)
+  await m.flushAsync(-pageSize)
+  t.is(readFileSync(path).toString('latin1', 2 * pageSize + 1, 2 * pageSize + 7), 'second')
+  const pending = m.flushAsync()
+  m.close()
+  // Either the flush ran before close() took the mapping, or it reports the close.
+  const outcome = await pending.then(() => 'flushed', (e: NodeJS.ErrnoException) => e.code)
+  t.true(outcome === 'flushed' || outcome === 'ERR_MMAP_CLOSED', String(outcome))
+  await t.throwsAsync(m.flushAsync(), { code: 'ERR_MMAP_CLOSED' })
 })

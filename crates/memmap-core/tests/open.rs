@@ -14,7 +14,10 @@ fn pattern(n: usize) -> Vec<u8> {
 
 fn file_with(dir: &tempfile::TempDir, contents: &[u8]) -> PathBuf {
     let path = dir.path().join("data.bin");
-    fs::File::create(&path).unwrap().write_all(contents).unwrap();
+    fs::File::create(&path)
+        .unwrap()
+        .write_all(contents)
+        .unwrap();
     path
 }
 
@@ -61,7 +64,11 @@ fn unaligned_offsets_and_lengths() {
             };
             let map = open(&path, options);
             assert_eq!(map.offset(), offset as u64);
-            assert_eq!(bytes(&map), &data[offset..offset + length], "offset {offset} length {length}");
+            assert_eq!(
+                bytes(&map),
+                &data[offset..offset + length],
+                "offset {offset} length {length}"
+            );
         }
     }
 }
@@ -73,9 +80,21 @@ fn empty_file_zero_length_and_offset_at_end_map_nothing() {
     assert!(open(&empty, OpenOptions::default()).is_empty());
     let other = dir.path().join("ten.bin");
     fs::write(&other, b"0123456789").unwrap();
-    let zero = open(&other, OpenOptions { length: Some(0), ..Default::default() });
+    let zero = open(
+        &other,
+        OpenOptions {
+            length: Some(0),
+            ..Default::default()
+        },
+    );
     assert!(zero.is_empty());
-    let at_end = open(&other, OpenOptions { offset: 10, ..Default::default() });
+    let at_end = open(
+        &other,
+        OpenOptions {
+            offset: 10,
+            ..Default::default()
+        },
+    );
     assert!(at_end.is_empty());
     assert_eq!(at_end.read(0, &mut [0; 4]), 0);
 }
@@ -85,14 +104,29 @@ fn ranges_past_the_end_are_out_of_range() {
     let dir = tempfile::tempdir().unwrap();
     let path = file_with(&dir, b"0123456789");
     let past = |offset, length| {
-        Map::open(&path, &OpenOptions { offset, length, ..Default::default() }).unwrap_err()
+        Map::open(
+            &path,
+            &OpenOptions {
+                offset,
+                length,
+                ..Default::default()
+            },
+        )
+        .unwrap_err()
     };
     assert!(matches!(past(11, None), Error::OutOfRange(_)));
     assert!(matches!(past(5, Some(6)), Error::OutOfRange(_)));
     assert!(matches!(past(u64::MAX, Some(1)), Error::OutOfRange(_)));
     assert_eq!(past(10, Some(1)).code(), "ERR_MMAP_OUT_OF_RANGE");
     // The last byte exactly is fine.
-    let last = open(&path, OpenOptions { offset: 9, length: Some(1), ..Default::default() });
+    let last = open(
+        &path,
+        OpenOptions {
+            offset: 9,
+            length: Some(1),
+            ..Default::default()
+        },
+    );
     assert_eq!(bytes(&last), b"9");
 }
 
@@ -108,7 +142,10 @@ fn missing_file_is_enoent_with_path_and_syscall() {
     assert_eq!(error.path(), path.to_str());
     assert_eq!(
         error.to_string(),
-        format!("ENOENT: no such file or directory, open '{}'", path.display())
+        format!(
+            "ENOENT: no such file or directory, open '{}'",
+            path.display()
+        )
     );
 }
 
@@ -116,7 +153,11 @@ fn missing_file_is_enoent_with_path_and_syscall() {
 fn directory_is_eisdir_in_every_mode() {
     let dir = tempfile::tempdir().unwrap();
     for mode in [Mode::Read, Mode::ReadWrite, Mode::Create] {
-        let options = OpenOptions { mode, size: Some(1), ..Default::default() };
+        let options = OpenOptions {
+            mode,
+            size: Some(1),
+            ..Default::default()
+        };
         let error = Map::open(dir.path(), &options).unwrap_err();
         assert_eq!(errno(&error), libc::EISDIR, "{mode:?}");
         assert_eq!(error.syscall(), Some("open"));
@@ -134,8 +175,14 @@ fn read_write_on_read_only_file_is_eacces() {
     let mut permissions = fs::metadata(&path).unwrap().permissions();
     permissions.set_readonly(true);
     fs::set_permissions(&path, permissions).unwrap();
-    let options = OpenOptions { mode: Mode::ReadWrite, ..Default::default() };
-    assert_eq!(errno(&Map::open(&path, &options).unwrap_err()), libc::EACCES);
+    let options = OpenOptions {
+        mode: Mode::ReadWrite,
+        ..Default::default()
+    };
+    assert_eq!(
+        errno(&Map::open(&path, &options).unwrap_err()),
+        libc::EACCES
+    );
 }
 
 fn unsafe_is_root() -> bool {
@@ -162,23 +209,40 @@ fn private_writes_never_reach_the_file() {
 fn shared_writes_reach_the_file_after_flush() {
     let dir = tempfile::tempdir().unwrap();
     let path = file_with(&dir, &pattern(2 * page_size()));
-    let options = OpenOptions { mode: Mode::ReadWrite, offset: 100, ..Default::default() };
+    let options = OpenOptions {
+        mode: Mode::ReadWrite,
+        offset: 100,
+        ..Default::default()
+    };
     let map = open(&path, options);
     map.write(4000, b"hello").unwrap();
     map.flush(3990, 4010).unwrap();
     assert_eq!(&fs::read(&path).unwrap()[4100..4105], b"hello");
     // All or nothing: a write that does not fit copies nothing.
     let len = map.len() as u64;
-    assert!(matches!(map.write(len - 2, b"abc"), Err(Error::OutOfRange(_))));
-    assert_eq!(&bytes(&map)[map.len() - 2..], &pattern(2 * page_size())[2 * page_size() - 2..]);
-    assert!(matches!(map.flush(0, map.len() + 1), Err(Error::OutOfRange(_))));
+    assert!(matches!(
+        map.write(len - 2, b"abc"),
+        Err(Error::OutOfRange(_))
+    ));
+    assert_eq!(
+        &bytes(&map)[map.len() - 2..],
+        &pattern(2 * page_size())[2 * page_size() - 2..]
+    );
+    assert!(matches!(
+        map.flush(0, map.len() + 1),
+        Err(Error::OutOfRange(_))
+    ));
 }
 
 #[test]
 fn create_truncates_and_sizes() {
     let dir = tempfile::tempdir().unwrap();
     let path = file_with(&dir, b"old contents that must go");
-    let options = OpenOptions { mode: Mode::Create, size: Some(10_000), ..Default::default() };
+    let options = OpenOptions {
+        mode: Mode::Create,
+        size: Some(10_000),
+        ..Default::default()
+    };
     let map = open(&path, options);
     assert_eq!(map.len(), 10_000);
     assert!(bytes(&map).iter().all(|&b| b == 0));
@@ -189,7 +253,10 @@ fn create_truncates_and_sizes() {
 fn create_without_size_leaves_the_file_untouched() {
     let dir = tempfile::tempdir().unwrap();
     let path = file_with(&dir, b"keep me");
-    let options = OpenOptions { mode: Mode::Create, ..Default::default() };
+    let options = OpenOptions {
+        mode: Mode::Create,
+        ..Default::default()
+    };
     let error = Map::open(&path, &options).unwrap_err();
     assert_eq!(error.code(), "ERR_INVALID_ARG_VALUE");
     assert_eq!(fs::read(&path).unwrap(), b"keep me");
@@ -199,9 +266,17 @@ fn create_without_size_leaves_the_file_untouched() {
 fn read_write_with_size_grows_but_never_shrinks() {
     let dir = tempfile::tempdir().unwrap();
     let path = file_with(&dir, b"0123456789");
-    let grow = OpenOptions { mode: Mode::ReadWrite, size: Some(100), ..Default::default() };
+    let grow = OpenOptions {
+        mode: Mode::ReadWrite,
+        size: Some(100),
+        ..Default::default()
+    };
     assert_eq!(open(&path, grow).len(), 100);
-    let smaller = OpenOptions { mode: Mode::ReadWrite, size: Some(5), ..Default::default() };
+    let smaller = OpenOptions {
+        mode: Mode::ReadWrite,
+        size: Some(5),
+        ..Default::default()
+    };
     assert_eq!(open(&path, smaller).len(), 100);
     assert_eq!(fs::metadata(&path).unwrap().len(), 100);
 }
@@ -211,7 +286,11 @@ fn populate_and_huge_pages_are_accepted() {
     let dir = tempfile::tempdir().unwrap();
     let data = pattern(64 * 1024);
     let path = file_with(&dir, &data);
-    let options = OpenOptions { populate: true, huge_pages: true, ..Default::default() };
+    let options = OpenOptions {
+        populate: true,
+        huge_pages: true,
+        ..Default::default()
+    };
     assert_eq!(bytes(&open(&path, options)), data);
 }
 
@@ -239,5 +318,8 @@ fn handle_close_is_idempotent_and_later_calls_fail() {
     assert!(handle.close());
     assert!(!clone.close());
     assert!(clone.is_closed());
-    assert!(matches!(clone.with(|map| Ok(map.len())), Err(Error::Closed)));
+    assert!(matches!(
+        clone.with(|map| Ok(map.len())),
+        Err(Error::Closed)
+    ));
 }

@@ -6,6 +6,7 @@
 mod errors;
 mod views;
 
+use std::cell::RefCell;
 use std::path::PathBuf;
 
 use memmap_core::{Error as CoreError, Handle, Map, Mode, OpenOptions};
@@ -42,7 +43,9 @@ pub struct NativeInfo {
 #[napi(custom_finalize)]
 pub struct NativeMapping {
     handle: Handle,
-    views: Views,
+    // Interior mutability: napi-rs refuses `&mut self` calls while a `&self` call's promise
+    // (flushAsync) is pending, and close() must work then.
+    views: RefCell<Views>,
 }
 
 #[napi]
@@ -63,7 +66,7 @@ impl NativeMapping {
 
     /// A new zero-copy Buffer over `[start, end)`, which the facade has clamped.
     #[napi(ts_return_type = "Buffer")]
-    pub fn view(&mut self, env: Env, start: f64, end: f64) -> Result<sys::napi_value> {
+    pub fn view(&self, env: Env, start: f64, end: f64) -> Result<sys::napi_value> {
         let (data, len) = self.with(&env, |map| {
             let (start, end) = (index(start)?, index(end)?);
             map.check_range(start, end)?;
@@ -71,7 +74,11 @@ impl NativeMapping {
             // mapping.
             Ok((unsafe { map.as_ptr().as_ptr().add(start) }, end - start))
         })?;
-        match self.views.create(&env, &self.handle, data, len) {
+        match self
+            .views
+            .borrow_mut()
+            .create(&env, &self.handle, data, len)
+        {
             Ok(buffer) => Ok(buffer),
             Err(ViewError::Napi(error)) => Err(error),
             Err(ViewError::Refused) => Err(coded_error(
@@ -122,8 +129,8 @@ impl NativeMapping {
 
     /// Detaches every Buffer handed out, then unmaps. Idempotent.
     #[napi]
-    pub fn close(&mut self, env: Env) {
-        self.views.detach_all(&env);
+    pub fn close(&self, env: Env) {
+        self.views.borrow_mut().detach_all(&env);
         self.handle.close();
     }
 
@@ -138,7 +145,7 @@ impl NativeMapping {
     fn new(map: Map) -> Self {
         NativeMapping {
             handle: Handle::new(map),
-            views: Views::default(),
+            views: RefCell::default(),
         }
     }
 
@@ -148,10 +155,10 @@ impl NativeMapping {
 }
 
 impl napi::bindgen_prelude::ObjectFinalize for NativeMapping {
-    fn finalize(mut self, env: Env) -> Result<()> {
+    fn finalize(self, env: Env) -> Result<()> {
         // The Buffers are not detached (they keep the pages alive on their own); only the weak
         // references are deleted.
-        self.views.forget(&env);
+        self.views.borrow_mut().forget(&env);
         Ok(())
     }
 }
