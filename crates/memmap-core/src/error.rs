@@ -26,6 +26,9 @@ pub enum Error {
     ReadOnly,
     /// The mapping is larger than one view can be (`ERR_MMAP_TOO_LARGE`).
     TooLarge { length: u64, max: u64 },
+    /// The file is shorter than the mapped range: another process truncated it
+    /// (`ERR_MMAP_TRUNCATED`).
+    Truncated { file_len: u64, mapped_end: u64 },
     /// The operation does not exist for this kind of mapping or platform (`ERR_MMAP_UNSUPPORTED`).
     Unsupported(String),
 }
@@ -57,6 +60,7 @@ impl Error {
             Error::Closed => "ERR_MMAP_CLOSED",
             Error::ReadOnly => "ERR_MMAP_READ_ONLY",
             Error::TooLarge { .. } => "ERR_MMAP_TOO_LARGE",
+            Error::Truncated { .. } => "ERR_MMAP_TRUNCATED",
             Error::Unsupported(_) => "ERR_MMAP_UNSUPPORTED",
         }
     }
@@ -125,6 +129,12 @@ impl fmt::Display for Error {
                 f,
                 "the mapping is {length} bytes, more than the {max} bytes one Buffer can hold in \
                  this Node.js: use view(start, end), read() and write() to reach every byte"
+            ),
+            Error::Truncated { file_len, mapped_end } => write!(
+                f,
+                "The file was truncated under the mapping: it ends at byte {file_len}, the \
+                 mapping at {mapped_end}. The lost pages read as zeros and writes to them cannot \
+                 reach the file; map it again to follow its new length"
             ),
             Error::Unsupported(message) => f.write_str(message),
         }

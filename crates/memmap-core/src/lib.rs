@@ -12,6 +12,7 @@
 //! - `os`: the few platform facts and conversions, one small module per platform.
 
 mod error;
+mod guard;
 mod handle;
 mod map;
 mod os;
