@@ -11,6 +11,7 @@
 //! - [`Error`]: errors that carry what Node's `fs` errors carry (`code`, `errno`, `syscall`, `path`).
 //! - `os`: the few platform facts and conversions, one small module per platform.
 
+mod budget;
 mod error;
 mod guard;
 mod handle;
@@ -18,6 +19,7 @@ mod map;
 mod os;
 mod range;
 
+pub use budget::limit as mapping_limit;
 pub use error::{Error, Result};
 pub use handle::Handle;
 pub use map::{Kind, Map, Mode, OpenOptions};

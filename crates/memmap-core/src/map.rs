@@ -6,6 +6,7 @@ use std::ptr::NonNull;
 
 use memmap2::{MmapMut, MmapOptions};
 
+use crate::budget::Reservation;
 use crate::error::{Error, Result};
 use crate::guard::Registration;
 
@@ -97,6 +98,8 @@ pub struct Map {
     /// The truncation guard's record of the pages; declared before `region` so that it is
     /// dropped (unregistered) before the pages are unmapped.
     pub(crate) guard: Option<Registration>,
+    /// This mapping's share of the process's map regions (see `budget.rs`).
+    pub(crate) _budget: Option<Reservation>,
     /// `None` for a mapping of length 0, which maps nothing.
     pub(crate) region: Option<MmapMut>,
     pub(crate) kind: Kind,
@@ -169,6 +172,11 @@ impl Map {
             .ok()
             .filter(|&len| len <= isize::MAX as usize)
             .ok_or_else(|| Error::OutOfRange(format!("length {length} is too large to map")))?;
+        let budget = if len == 0 {
+            None
+        } else {
+            Some(Reservation::take(name)?)
+        };
         let region = if len == 0 {
             None
         } else {
@@ -202,7 +210,10 @@ impl Map {
         // mappings then hold no descriptors.
         drop(file);
         Ok(Map {
-            guard: region.as_ref().map(|region| Registration::new(region.as_ptr(), len)),
+            guard: region
+                .as_ref()
+                .map(|region| Registration::new(region.as_ptr(), len)),
+            _budget: budget,
             region,
             kind: Kind::File,
             mode,
@@ -338,7 +349,10 @@ impl Map {
             _ => u64::MAX,
         };
         if self.lost_pages() || file_len < mapped_end {
-            return Err(Error::Truncated { file_len, mapped_end });
+            return Err(Error::Truncated {
+                file_len,
+                mapped_end,
+            });
         }
         Ok(())
     }

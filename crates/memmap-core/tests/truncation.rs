@@ -11,12 +11,24 @@ fn mapped_file(pages: usize, mode: Mode) -> (tempfile::TempDir, std::path::PathB
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("cut.bin");
     fs::write(&path, vec![0xa5; pages * page_size()]).unwrap();
-    let map = Map::open(&path, &OpenOptions { mode, ..Default::default() }).unwrap();
+    let map = Map::open(
+        &path,
+        &OpenOptions {
+            mode,
+            ..Default::default()
+        },
+    )
+    .unwrap();
     (dir, path, map)
 }
 
 fn cut(path: &std::path::Path, len: u64) {
-    fs::OpenOptions::new().write(true).open(path).unwrap().set_len(len).unwrap();
+    fs::OpenOptions::new()
+        .write(true)
+        .open(path)
+        .unwrap()
+        .set_len(len)
+        .unwrap();
 }
 
 #[test]
@@ -70,7 +82,12 @@ fn many_faults_in_many_mappings_do_not_exhaust_map_regions() {
         cut(&path, 0);
         maps.push((dir, map));
     }
-    let regions = || fs::read_to_string("/proc/self/maps").unwrap().lines().count();
+    let regions = || {
+        fs::read_to_string("/proc/self/maps")
+            .unwrap()
+            .lines()
+            .count()
+    };
     let before = regions();
     let mut byte = [0u8; 1];
     for (_, map) in &maps {
@@ -83,5 +100,8 @@ fn many_faults_in_many_mappings_do_not_exhaust_map_regions() {
     }
     // 12,800 faults; scattered one-page replacements would have added two regions each.
     let after = regions();
-    assert!(after < before + 1000, "map regions grew from {before} to {after}");
+    assert!(
+        after < before + 1000,
+        "map regions grew from {before} to {after}"
+    );
 }

@@ -48,7 +48,10 @@ impl Slot {
         if before % 2 == 1 {
             return None;
         }
-        let (start, end) = (self.start.load(Ordering::Acquire), self.end.load(Ordering::Acquire));
+        let (start, end) = (
+            self.start.load(Ordering::Acquire),
+            self.end.load(Ordering::Acquire),
+        );
         (self.seq.load(Ordering::Acquire) == before && start < end).then_some((start, end))
     }
 }
@@ -58,8 +61,10 @@ struct Chunk {
     next: AtomicPtr<Chunk>,
 }
 
-static FIRST: Chunk =
-    Chunk { slots: [const { Slot::new() }; SLOTS_PER_CHUNK], next: AtomicPtr::new(ptr::null_mut()) };
+static FIRST: Chunk = Chunk {
+    slots: [const { Slot::new() }; SLOTS_PER_CHUNK],
+    next: AtomicPtr::new(ptr::null_mut()),
+};
 
 /// Iterates over every chunk (async-signal-safe: atomic loads only).
 fn chunks() -> impl Iterator<Item = &'static Chunk> {
@@ -93,7 +98,9 @@ fn claim_slot() -> &'static Slot {
                 next: AtomicPtr::new(ptr::null_mut()),
             }));
             // SAFETY: LAST only ever holds FIRST or a leaked chunk, valid forever.
-            unsafe { &*last }.next.store(ptr::from_ref(fresh).cast_mut(), Ordering::Release);
+            unsafe { &*last }
+                .next
+                .store(ptr::from_ref(fresh).cast_mut(), Ordering::Release);
             fresh
         };
         LAST.store(ptr::from_ref(chunk).cast_mut(), Ordering::Release);
@@ -103,7 +110,9 @@ fn claim_slot() -> &'static Slot {
 }
 
 fn release_slot(slot: &'static Slot) {
-    FREE.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push(slot);
+    FREE.lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .push(slot);
 }
 
 /// A mapping's place in the registry; dropping it (before the pages are unmapped) removes it.
@@ -114,7 +123,9 @@ pub struct Registration {
 
 impl std::fmt::Debug for Slot {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Slot").field("range", &self.range()).finish()
+        f.debug_struct("Slot")
+            .field("range", &self.range())
+            .finish()
     }
 }
 
@@ -158,7 +169,9 @@ static INSTALL: Mutex<()> = Mutex::new(());
 /// Installs the handler, or reinstalls it if something (such as `process.on('SIGBUS')`, which
 /// installs libuv's) displaced it. The displaced handler becomes the one faults are chained to.
 fn install() {
-    let _lock = INSTALL.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let _lock = INSTALL
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     PAGE_MASK.store(!(crate::os::page_size() - 1), Ordering::Release);
     let mut current = MaybeUninit::<libc::sigaction>::zeroed();
     // SAFETY: reads the current disposition into a valid out-pointer.
@@ -211,7 +224,9 @@ extern "C" fn on_sigbus(signal: libc::c_int, info: *mut libc::siginfo_t, context
 fn mend(address: usize) -> bool {
     for chunk in chunks() {
         for slot in &chunk.slots {
-            let Some((start, end)) = slot.range() else { continue };
+            let Some((start, end)) = slot.range() else {
+                continue;
+            };
             if address < start || address >= end {
                 continue;
             }

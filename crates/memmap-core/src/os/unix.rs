@@ -19,6 +19,9 @@ pub fn allocation_granularity() -> usize {
     page_size()
 }
 
+/// `errno` of `ENOMEM` as Node reports it.
+pub const ENOMEM_ERRNO: i32 = -libc::ENOMEM;
+
 /// `errno` as Node's `fs` reports it: negated, as libuv does on POSIX.
 pub fn uv_errno(raw: i32) -> i32 {
     -raw
