@@ -74,10 +74,10 @@ function attempt(call) {
     return [true, call()]
   } catch (error) {
     if (!(error instanceof Error) || typeof error.code !== 'string' || !CODE.test(error.code)) {
-      throw new Error(`uncoded throw: ${error?.stack ?? String(error)}`)
+      throw new Error(`uncoded throw: ${error?.stack ?? String(error)}`, { cause: error })
     }
-    if (error.code === 'ERR_INVALID_ARG_TYPE' && !(error instanceof TypeError)) throw new Error(`${error.code} not a TypeError`)
-    if (error.code === 'ERR_OUT_OF_RANGE' && !(error instanceof RangeError)) throw new Error(`${error.code} not a RangeError`)
+    if (error.code === 'ERR_INVALID_ARG_TYPE' && !(error instanceof TypeError)) throw new Error(`${error.code} not a TypeError`, { cause: error })
+    if (error.code === 'ERR_OUT_OF_RANGE' && !(error instanceof RangeError)) throw new Error(`${error.code} not a RangeError`, { cause: error })
     return [false, error]
   }
 }
