@@ -92,6 +92,8 @@ function setup() {
 // Positions may be numbers or bigints (as offsets may); the model works in numbers.
 const plainInt = (v) => (typeof v === 'number' && Number.isInteger(v) && v >= 0) || (typeof v === 'bigint' && v >= 0n)
 const position = (v) => (v === undefined ? 0 : Number(v))
+/** A range end that Buffer#subarray's rules accept. */
+const validEnd = (x) => x === undefined || (typeof x === 'number' && (Number.isInteger(x) || Math.abs(x) === Infinity))
 /** Buffer#subarray's own answer, the reference for view(). */
 const reference = (model, s, e) => model.subarray(s, e)
 
@@ -99,7 +101,6 @@ const steps = [
   fc.tuple(fc.constant('view'), index, index).map(([, s, e]) => ({ name: `view(${show(s)}, ${show(e)})`,
     run: ({ m, model }) => {
       const [ok, v] = attempt(() => m.view(s, e))
-      const validEnd = (x) => x === undefined || (typeof x === 'number' && (Number.isInteger(x) || Math.abs(x) === Infinity))
       if (ok && !(validEnd(s) && validEnd(e))) throw new Error('accepted a bad range')
       if (ok && !m.closed && !v.equals(reference(model, s, e))) throw new Error('view differs from the model')
       if (!ok && !m.closed && validEnd(s) && validEnd(e)) throw new Error(`valid range refused: ${v.code}`)
