@@ -27,6 +27,8 @@ const SIZE = 3 * 4096 + 123
 const initial = Buffer.alloc(SIZE)
 for (let i = 0; i < SIZE; i++) initial[i] = (i * 31) & 0xff
 mkdirSync(join(dir, 'sub'))
+// Generated relative paths ('0', 'r+') that 'w+' creates land in the scratch directory.
+process.chdir(dir)
 
 // Values that break careless code.
 const weird = fc.oneof(
@@ -195,6 +197,7 @@ for (const [p, o, s, e] of asyncCases) {
   }
 }
 
+process.chdir(tmpdir())
 rmSync(dir, { recursive: true, force: true })
 console.log(JSON.stringify({ seed, runs, failures }))
 process.exitCode = failures.length === 0 ? 0 : 1
