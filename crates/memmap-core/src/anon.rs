@@ -2,6 +2,7 @@
 
 use memmap2::MmapOptions;
 
+use crate::budget::Reservation;
 use crate::error::{Error, Result};
 use crate::map::{Backing, Kind, Map, Mode};
 
@@ -23,6 +24,11 @@ impl Map {
     /// huge rather than collapsed later.
     pub fn anonymous(length: u64, options: &AnonymousOptions) -> Result<Map> {
         let len = crate::resize::mappable(length)?;
+        let budget = if len == 0 {
+            None
+        } else {
+            Some(Reservation::take(None)?)
+        };
         let region = if len == 0 {
             None
         } else {
@@ -36,6 +42,9 @@ impl Map {
             Some(region)
         };
         let map = Map {
+            // No file, so nothing can be truncated under it.
+            guard: None,
+            _budget: budget,
             region,
             kind: Kind::Anonymous,
             mode: Mode::ReadWrite,

@@ -26,6 +26,11 @@ pub enum Error {
     ReadOnly,
     /// The mapping is larger than one view can be (`ERR_MMAP_TOO_LARGE`).
     TooLarge { length: u64, max: u64 },
+    /// The file is shorter than the mapped range: another process truncated it
+    /// (`ERR_MMAP_TRUNCATED`).
+    Truncated { file_len: u64, mapped_end: u64 },
+    /// This process holds as many live mappings as it may (`ENOMEM`, see `budget.rs`).
+    TooManyMappings { limit: usize, path: Option<String> },
     /// The operation does not exist for this kind of mapping or platform (`ERR_MMAP_UNSUPPORTED`).
     Unsupported(String),
     /// Locking `bytes` bytes hit a limit on locked memory (`RLIMIT_MEMLOCK`, the working-set
@@ -71,6 +76,8 @@ impl Error {
             Error::Closed => "ERR_MMAP_CLOSED",
             Error::ReadOnly => "ERR_MMAP_READ_ONLY",
             Error::TooLarge { .. } => "ERR_MMAP_TOO_LARGE",
+            Error::Truncated { .. } => "ERR_MMAP_TRUNCATED",
+            Error::TooManyMappings { .. } => "ENOMEM",
             Error::Unsupported(_) => "ERR_MMAP_UNSUPPORTED",
         }
     }
@@ -81,6 +88,7 @@ impl Error {
             Error::Os { source, .. } | Error::LockLimit { source, .. } => {
                 source.raw_os_error().map(crate::os::uv_errno)
             }
+            Error::TooManyMappings { .. } => Some(crate::os::ENOMEM_ERRNO),
             _ => None,
         }
     }
@@ -89,6 +97,7 @@ impl Error {
     pub fn syscall(&self) -> Option<&'static str> {
         match self {
             Error::Os { syscall, .. } | Error::LockLimit { syscall, .. } => Some(syscall),
+            Error::TooManyMappings { .. } => Some("mmap"),
             _ => None,
         }
     }
@@ -96,7 +105,9 @@ impl Error {
     /// The path or name the error concerns, for OS errors.
     pub fn path(&self) -> Option<&str> {
         match self {
-            Error::Os { path, .. } | Error::LockLimit { path, .. } => path.as_deref(),
+            Error::Os { path, .. }
+            | Error::LockLimit { path, .. }
+            | Error::TooManyMappings { path, .. } => path.as_deref(),
             _ => None,
         }
     }
@@ -142,6 +153,25 @@ impl fmt::Display for Error {
                 "the mapping is {length} bytes, more than the {max} bytes one Buffer can hold in \
                  this Node.js: use view(start, end), read() and write() to reach every byte"
             ),
+            Error::Truncated {
+                file_len,
+                mapped_end,
+            } => write!(
+                f,
+                "The file was truncated under the mapping: it ends at byte {file_len}, the \
+                 mapping at {mapped_end}. The lost pages read as zeros and writes to them cannot \
+                 reach the file; map it again to follow its new length"
+            ),
+            Error::TooManyMappings { limit, path } => {
+                write!(f, "ENOMEM: too many live mappings ({limit}), mmap")?;
+                if let Some(path) = path {
+                    write!(f, " '{path}'")?;
+                }
+                f.write_str(
+                    ": close() the mappings you no longer use; a Mapping that is merely \
+                     unreferenced is released only when V8 collects it, after the current task",
+                )
+            }
             Error::Unsupported(message) => f.write_str(message),
             Error::LockLimit {
                 source,

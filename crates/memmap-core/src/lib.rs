@@ -14,8 +14,10 @@
 //! - `os`: the few platform facts and conversions, one small module per platform.
 
 mod anon;
+mod budget;
 mod control;
 mod error;
+mod guard;
 mod handle;
 mod map;
 mod os;
@@ -23,6 +25,7 @@ mod range;
 mod resize;
 
 pub use anon::AnonymousOptions;
+pub use budget::limit as mapping_limit;
 pub use control::{Advice, Residency};
 pub use error::{Error, Result};
 pub use handle::Handle;

@@ -6,7 +6,9 @@ use std::ptr::NonNull;
 
 use memmap2::{MmapMut, MmapOptions};
 
+use crate::budget::Reservation;
 use crate::error::{Error, Result};
+use crate::guard::Registration;
 
 /// How a file is opened and what a write to its pages does (the `fs` flags a Node.js user knows).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -93,6 +95,11 @@ pub struct OpenOptions {
 /// JavaScript reads and writes the same bytes through Buffers at any time.
 #[derive(Debug)]
 pub struct Map {
+    /// The truncation guard's record of the pages; declared before `region` so that it is
+    /// dropped (unregistered) before the pages are unmapped.
+    pub(crate) guard: Option<Registration>,
+    /// This mapping's share of the process's map regions (see `budget.rs`).
+    pub(crate) _budget: Option<Reservation>,
     /// `None` for a mapping of length 0, which maps nothing.
     pub(crate) region: Option<MmapMut>,
     pub(crate) kind: Kind,
@@ -180,6 +187,11 @@ impl Map {
             .ok()
             .filter(|&len| len <= isize::MAX as usize)
             .ok_or_else(|| Error::OutOfRange(format!("length {length} is too large to map")))?;
+        let budget = if len == 0 {
+            None
+        } else {
+            Some(Reservation::take(name)?)
+        };
         let region = if len == 0 {
             None
         } else {
@@ -209,6 +221,10 @@ impl Map {
         // thousands of live mappings then hold no descriptors. A writable one keeps its file
         // for `resize()`.
         let map = Map {
+            guard: region
+                .as_ref()
+                .map(|region| Registration::new(region.as_ptr(), len)),
+            _budget: budget,
             region,
             kind: Kind::File,
             mode,
@@ -332,18 +348,43 @@ impl Map {
     }
 
     /// Writes `[start, end)` back to the file and waits until it is durable (msync `MS_SYNC`,
-    /// or `FlushViewOfFile` + `FlushFileBuffers`). Nothing to do for private pages.
+    /// or `FlushViewOfFile` + `FlushFileBuffers`). Nothing to write back for private pages.
+    ///
+    /// Fails with [`Error::Truncated`] whenever the file is shorter than the mapped range: the
+    /// lost pages' contents can no longer reach it.
     pub fn flush(&self, start: usize, end: usize) -> Result<()> {
         self.check_range(start, end)?;
         let Some(region) = &self.region else {
             return Ok(());
         };
+        self.check_not_truncated()?;
         if start == end || !self.mode.is_shared() {
             return Ok(());
         }
         region
             .flush_range(start, end - start)
             .map_err(|e| Error::os(e, "msync", self.path.as_deref()))
+    }
+
+    /// Whether a touch found pages that the file lost under the mapping (they now read as zeros).
+    pub fn lost_pages(&self) -> bool {
+        self.guard.as_ref().is_some_and(Registration::lost_pages)
+    }
+
+    /// [`Error::Truncated`] if the file is now shorter than the mapped range.
+    fn check_not_truncated(&self) -> Result<()> {
+        let mapped_end = self.offset + self.len as u64;
+        let file_len = match (&self.kind, &self.path) {
+            (Kind::File, Some(path)) => fs::metadata(path).map(|meta| meta.len()).unwrap_or(0),
+            _ => u64::MAX,
+        };
+        if self.lost_pages() || file_len < mapped_end {
+            return Err(Error::Truncated {
+                file_len,
+                mapped_end,
+            });
+        }
+        Ok(())
     }
 
     /// Checks a range the caller has already clamped the way `Buffer#subarray` does.

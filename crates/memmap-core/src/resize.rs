@@ -8,17 +8,22 @@
 //! - Anonymous: grows or shrinks keeping the contents (`mremap` on Linux, a copy elsewhere).
 //!
 //! # Safety
-//! Resizing may move or unmap the pages. The `&mut Map` borrow (the `Handle`'s write lock)
+//! Resizing may move or unmap the pages. The truncation guard's registration of the old pages is
+//! dropped before that (the guard must never mend addresses that are no longer ours), and the
+//! new pages are registered afterwards. The `&mut Map` borrow (the `Handle`'s write lock)
 //! keeps every Rust user of the old address out, and the caller's `detach` runs before any step
 //! that may move or unmap them, so the binding can detach every Buffer over them first.
 //! memmap2 asks of `map_mut`/`map_copy` that no Rust reference to the file's bytes lives while
 //! others change them; none is ever formed (see [`Map`]).
 
+use std::cell::Cell;
 use std::fs::File;
 
 use memmap2::{MmapMut, MmapOptions};
 
+use crate::budget::Reservation;
 use crate::error::{Error, Result};
+use crate::guard::Registration;
 use crate::map::{eisdir, Backing, Kind, Map, Mode};
 
 /// A byte length that one mapping can have.
@@ -36,6 +41,30 @@ impl Map {
     /// been detached); named shared memory is [`Error::Unsupported`].
     pub fn resize(&mut self, length: u64, detach: impl FnOnce()) -> Result<()> {
         let len = mappable(length)?;
+        if len > 0 && self._budget.is_none() {
+            self._budget = Some(Reservation::take(self.path.as_deref())?);
+        }
+        // The truncation guard must forget the old pages before they may move (their addresses
+        // could be mapped by someone else next), and learn the new ones once they exist. Until
+        // the point of no return the old registration stands.
+        let guarded = self.guard.is_some();
+        let registration = Cell::new(self.guard.take());
+        let result = self.resize_kind(len, || {
+            drop(registration.take());
+            detach();
+        });
+        self.guard = match registration.into_inner() {
+            Some(unchanged) => Some(unchanged),
+            None if guarded => self
+                .region
+                .as_ref()
+                .map(|region| Registration::new(region.as_ptr(), self.len)),
+            None => None,
+        };
+        result
+    }
+
+    fn resize_kind(&mut self, len: usize, detach: impl FnOnce()) -> Result<()> {
         match (self.kind, std::mem::take(&mut self.backing)) {
             (Kind::Anonymous, backing) => {
                 self.backing = backing;

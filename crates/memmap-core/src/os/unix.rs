@@ -28,6 +28,9 @@ pub fn allocation_granularity() -> usize {
     page_size()
 }
 
+/// `errno` of `ENOMEM` as Node reports it.
+pub const ENOMEM_ERRNO: i32 = -libc::ENOMEM;
+
 /// `errno` as Node's `fs` reports it: negated, as libuv does on POSIX.
 pub fn uv_errno(raw: i32) -> i32 {
     -raw
@@ -204,29 +207,38 @@ pub unsafe fn unlock(addr: *mut u8, len: usize) -> io::Result<()> {
     }
 }
 
-/// Whether a failed `lock` hit a limit on locked memory (`RLIMIT_MEMLOCK`, or no right to lock
-/// at all), rather than something else.
+/// Whether a failed `lock` hit a limit on locked memory rather than something else: `EPERM` (no
+/// right to lock at all: `RLIMIT_MEMLOCK` is 0), `ENOMEM` while `RLIMIT_MEMLOCK` is finite (Linux
+/// also says `ENOMEM` for pages it could not fault in), and on the BSDs and macOS `EAGAIN`.
 pub fn is_lock_limit(error: &io::Error) -> bool {
-    matches!(
-        error.raw_os_error(),
-        Some(libc::EPERM | libc::ENOMEM | libc::EAGAIN)
-    )
+    match error.raw_os_error() {
+        Some(libc::EPERM) => true,
+        Some(libc::ENOMEM) => memlock_limit().is_some(),
+        #[cfg(not(any(target_os = "linux", target_os = "android")))]
+        Some(libc::EAGAIN) => true,
+        _ => false,
+    }
 }
 
-/// What to raise when locking `bytes` failed on a limit.
-pub fn lock_limit_hint(bytes: usize) -> String {
+/// The soft `RLIMIT_MEMLOCK` in bytes; `None` when unlimited or unknown.
+fn memlock_limit() -> Option<u64> {
     let mut limit = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,
     };
     // SAFETY: getrlimit fills the rlimit structure it is given.
     let known = unsafe { libc::getrlimit(libc::RLIMIT_MEMLOCK, &mut limit) } == 0;
-    let current = if !known {
-        "unknown".to_owned()
-    } else if limit.rlim_cur == libc::RLIM_INFINITY {
-        "unlimited".to_owned()
-    } else {
-        format!("{} bytes", limit.rlim_cur)
+    // rlim_t is u64 on Linux and macOS but not on every POSIX system.
+    #[allow(clippy::unnecessary_cast)]
+    let current = limit.rlim_cur as u64;
+    (known && limit.rlim_cur != libc::RLIM_INFINITY).then_some(current)
+}
+
+/// What to raise when locking `bytes` failed on a limit.
+pub fn lock_limit_hint(bytes: usize) -> String {
+    let current = match memlock_limit() {
+        Some(limit) => format!("{limit} bytes"),
+        None => "unlimited".to_owned(),
     };
     format!(
         "locking {bytes} bytes passes this process's limit on locked memory (RLIMIT_MEMLOCK, \

@@ -84,6 +84,9 @@ fn system_info() -> (usize, usize) {
     })
 }
 
+/// `errno` of `ENOMEM` as libuv reports it on Windows.
+pub const ENOMEM_ERRNO: i32 = -4057;
+
 /// `errno` as Node's `fs` reports it on Windows: libuv's negative code.
 pub fn uv_errno(raw: i32) -> i32 {
     NAMES

@@ -1,0 +1,102 @@
+// A file cut short under a live mapping must not kill the process (SIGBUS on POSIX): lost pages
+// read as zeros, writes there stay in memory, flush reports ERR_MMAP_TRUNCATED. Every case runs
+// in a child, asserted by exit status and signal.
+
+import test from 'ava'
+import { statSync } from 'node:fs'
+
+import { lastJson, runChild, tempFile } from './helpers.js'
+
+const posix = process.platform !== 'win32'
+
+test('another process truncates the file: reads give zeros in JIT-compiled loops, flush throws', (t) => {
+  if (!posix) return t.pass('Windows refuses to truncate a mapped file')
+  const path = tempFile(Buffer.alloc(64 * 4096, 0x5a))
+  const child = runChild(`
+    const { execFileSync } = require('child_process');
+    const m = memmap.openSync(${JSON.stringify(path)}, { mode: 'r+' });
+    const bytes = m.buffer;
+    const sum = () => { let s = 0; for (let i = 0; i < bytes.length; i += 64) s += bytes[i]; return s; };
+    for (let i = 0; i < 200; i++) sum(); // optimised by TurboFan before the cut
+    execFileSync(process.execPath, ['-e', 'require("fs").truncateSync(process.argv[1], 4096 * 2)', ${JSON.stringify(path)}]);
+    const after = sum();
+    const copy = Buffer.from(bytes);             // a native copy across lost pages survives too
+    bytes.write('in memory only', 10 * 4096);
+    let flushCode, asyncCode;
+    try { m.flush(0, 10) } catch (e) { flushCode = e.code }
+    m.flushAsync().catch((e) => { asyncCode = e.code }).then(() => {
+      console.log(JSON.stringify({
+        after, expected: 2 * 4096 / 64 * 0x5a, copyTail: copy.subarray(2 * 4096).every((b) => b === 0),
+        readBack: bytes.toString('latin1', 10 * 4096, 10 * 4096 + 14), flushCode, asyncCode,
+      }));
+    });
+  `)
+  t.is(child.signal, null, child.stderr)
+  t.is(child.status, 0, child.stderr)
+  t.deepEqual(lastJson(child), {
+    after: ((2 * 4096) / 64) * 0x5a,
+    expected: ((2 * 4096) / 64) * 0x5a,
+    copyTail: true,
+    readBack: 'in memory only',
+    flushCode: 'ERR_MMAP_TRUNCATED',
+    asyncCode: 'ERR_MMAP_TRUNCATED',
+  })
+  t.is(statSync(path).size, 2 * 4096, 'writes to lost pages never reach the file')
+})
+
+test("a mode 'r' mapping of a file cut to zero reads zeros through read() and view()", (t) => {
+  if (!posix) return t.pass('Windows refuses to truncate a mapped file')
+  const path = tempFile(Buffer.alloc(5 * 4096, 1))
+  const child = runChild(`
+    const m = memmap.openSync(${JSON.stringify(path)});
+    require('fs').truncateSync(${JSON.stringify(path)}, 0);
+    const target = Buffer.alloc(100);
+    m.read(target, 3 * 4096);
+    console.log(JSON.stringify([target.every((b) => b === 0), m.view(4096, 4100).every((b) => b === 0)]));
+  `)
+  t.is(child.status, 0, child.stderr)
+  t.deepEqual(lastJson(child), [true, true])
+})
+
+test('SIGBUS sent with kill is not swallowed: the process dies as it would without memmap', (t) => {
+  if (!posix) return t.pass('no SIGBUS on Windows')
+  const path = tempFile('x'.repeat(100))
+  const child = runChild(`
+    const m = memmap.openSync(${JSON.stringify(path)});
+    m.buffer[0];
+    process.kill(process.pid, 'SIGBUS');
+    setTimeout(() => console.log('survived'), 1000);
+  `)
+  t.is(child.signal, 'SIGBUS')
+  t.false(child.stdout.includes('survived'))
+})
+
+test('WebAssembly out-of-bounds traps still throw RuntimeError with the guard installed', (t) => {
+  const path = tempFile('x'.repeat(100))
+  // (module (memory 1) (func (export "load") (param i32) (result i32) local.get 0 i32.load))
+  const wasm = [0, 97, 115, 109, 1, 0, 0, 0, 1, 6, 1, 96, 1, 127, 1, 127, 3, 2, 1, 0, 5, 3, 1, 0, 1, 7, 8, 1, 4, 108, 111, 97, 100, 0, 0, 10, 9, 1, 7, 0, 32, 0, 40, 2, 0, 11]
+  const child = runChild(`
+    const m = memmap.openSync(${JSON.stringify(path)});
+    m.buffer[0];
+    const { exports } = new WebAssembly.Instance(new WebAssembly.Module(Buffer.from(${JSON.stringify(wasm)})));
+    let name;
+    try { exports.load(1 << 30) } catch (e) { name = e.constructor.name }
+    console.log(JSON.stringify([exports.load(0), name]));
+  `)
+  t.is(child.status, 0, child.stderr)
+  t.deepEqual(lastJson(child), [0, 'RuntimeError'])
+})
+
+test("process.on('SIGBUS') displaces the guard until the next mapping is made, which reinstalls it", (t) => {
+  if (!posix) return t.pass('no SIGBUS on Windows')
+  const path = tempFile(Buffer.alloc(4 * 4096, 7))
+  const child = runChild(`
+    process.on('SIGBUS', () => {});
+    const m = memmap.openSync(${JSON.stringify(path)}, { mode: 'r+' }); // reinstalls the guard
+    require('fs').truncateSync(${JSON.stringify(path)}, 4096);
+    console.log(JSON.stringify([m.buffer[0], m.buffer[3 * 4096]]));
+    process.exit(0);
+  `)
+  t.is(child.signal, null, child.stderr)
+  t.deepEqual(lastJson(child), [7, 0])
+})

@@ -1,0 +1,290 @@
+//! The SIGBUS handler and its registry of guarded mappings.
+//!
+//! # Safety
+//! The handler runs asynchronously, on whatever thread touched a lost page, possibly while that
+//! thread is inside `malloc` or holds a lock. So it allocates nothing, takes no lock and calls
+//! only `mmap`, `sigaction` and `raise`. The registry it reads is a chain of fixed-size chunks of
+//! atomics: chunks are leaked, never freed, so a pointer the handler follows stays valid forever;
+//! each slot's range is published under a sequence counter, so the handler never acts on a torn
+//! (half-written) range. Only ranges of our own mappings are ever replaced, and only after the
+//! kernel reported a fault there (`BUS_ADRERR`), never for a signal another process sent.
+
+use std::ffi::c_void;
+use std::mem::MaybeUninit;
+use std::ptr;
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+const SLOTS_PER_CHUNK: usize = 1024;
+
+/// One guarded range. `seq` is odd while `start`/`end` are being written.
+struct Slot {
+    seq: AtomicUsize,
+    start: AtomicUsize,
+    end: AtomicUsize,
+    lost: AtomicBool,
+}
+
+impl Slot {
+    const fn new() -> Slot {
+        Slot {
+            seq: AtomicUsize::new(0),
+            start: AtomicUsize::new(0),
+            end: AtomicUsize::new(0),
+            lost: AtomicBool::new(false),
+        }
+    }
+
+    fn publish(&self, start: usize, end: usize) {
+        self.seq.fetch_add(1, Ordering::AcqRel);
+        self.start.store(start, Ordering::Release);
+        self.end.store(end, Ordering::Release);
+        self.seq.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// The range if it is stable and non-empty (async-signal-safe).
+    fn range(&self) -> Option<(usize, usize)> {
+        let before = self.seq.load(Ordering::Acquire);
+        if before % 2 == 1 {
+            return None;
+        }
+        let (start, end) = (
+            self.start.load(Ordering::Acquire),
+            self.end.load(Ordering::Acquire),
+        );
+        (self.seq.load(Ordering::Acquire) == before && start < end).then_some((start, end))
+    }
+}
+
+struct Chunk {
+    slots: [Slot; SLOTS_PER_CHUNK],
+    next: AtomicPtr<Chunk>,
+}
+
+static FIRST: Chunk = Chunk {
+    slots: [const { Slot::new() }; SLOTS_PER_CHUNK],
+    next: AtomicPtr::new(ptr::null_mut()),
+};
+
+/// Iterates over every chunk (async-signal-safe: atomic loads only).
+fn chunks() -> impl Iterator<Item = &'static Chunk> {
+    let mut next: Option<&'static Chunk> = Some(&FIRST);
+    std::iter::from_fn(move || {
+        let chunk = next?;
+        let following = chunk.next.load(Ordering::Acquire);
+        // SAFETY: `next` pointers are only ever set to chunks leaked by `claim_slot`, which are
+        // never freed, so a non-null one points to a valid `Chunk` for the rest of the process.
+        next = unsafe { following.as_ref() };
+        Some(chunk)
+    })
+}
+
+/// Slots not in use. Touched only when mappings are made and dropped, never by the handler, so a
+/// lock is fine here and keeps both O(1).
+static FREE: Mutex<Vec<&'static Slot>> = Mutex::new(Vec::new());
+/// The last chunk of the chain, where a new one is linked.
+static LAST: AtomicPtr<Chunk> = AtomicPtr::new(ptr::null_mut());
+
+fn claim_slot() -> &'static Slot {
+    let mut free = FREE.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if free.is_empty() {
+        let last = LAST.load(Ordering::Acquire);
+        let chunk: &'static Chunk = if last.is_null() {
+            &FIRST
+        } else {
+            // A new chunk, leaked: the handler may follow a pointer to it at any time, forever.
+            let fresh: &'static Chunk = Box::leak(Box::new(Chunk {
+                slots: [const { Slot::new() }; SLOTS_PER_CHUNK],
+                next: AtomicPtr::new(ptr::null_mut()),
+            }));
+            // SAFETY: LAST only ever holds FIRST or a leaked chunk, valid forever.
+            unsafe { &*last }
+                .next
+                .store(ptr::from_ref(fresh).cast_mut(), Ordering::Release);
+            fresh
+        };
+        LAST.store(ptr::from_ref(chunk).cast_mut(), Ordering::Release);
+        free.extend(chunk.slots.iter().rev());
+    }
+    free.pop().expect("a chunk was just added")
+}
+
+fn release_slot(slot: &'static Slot) {
+    FREE.lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .push(slot);
+}
+
+/// A mapping's place in the registry; dropping it (before the pages are unmapped) removes it.
+#[derive(Debug)]
+pub struct Registration {
+    slot: &'static Slot,
+}
+
+impl std::fmt::Debug for Slot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Slot")
+            .field("range", &self.range())
+            .finish()
+    }
+}
+
+impl Registration {
+    /// Guards the pages that hold `[start, start + len)`, installing the handler if needed.
+    pub fn new(start: *const u8, len: usize) -> Registration {
+        install();
+        let page = crate::os::page_size();
+        let first = start as usize & !(page - 1);
+        let end = (start as usize + len + page - 1) & !(page - 1);
+        let slot = claim_slot();
+        slot.lost.store(false, Ordering::Release);
+        slot.publish(first, end);
+        Registration { slot }
+    }
+
+    /// Whether a touch found pages the file had lost (they now read as zeros).
+    pub fn lost_pages(&self) -> bool {
+        self.slot.lost.load(Ordering::Acquire)
+    }
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        self.slot.publish(0, 0);
+        release_slot(self.slot);
+    }
+}
+
+/// The handler that was installed before ours, for faults that are not ours to mend.
+struct Previous(std::cell::UnsafeCell<MaybeUninit<libc::sigaction>>);
+
+// SAFETY: written only under `INSTALL` (a mutex) before the handler that reads it is installed,
+// or while the handler is being reinstalled, and read only by the handler; `sigaction` is plain data.
+unsafe impl Sync for Previous {}
+
+static PREVIOUS: Previous = Previous(std::cell::UnsafeCell::new(MaybeUninit::uninit()));
+static PAGE_MASK: AtomicUsize = AtomicUsize::new(0);
+static INSTALL: Mutex<()> = Mutex::new(());
+
+/// Installs the handler, or reinstalls it if something (such as `process.on('SIGBUS')`, which
+/// installs libuv's) displaced it. The displaced handler becomes the one faults are chained to.
+fn install() {
+    let _lock = INSTALL
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    PAGE_MASK.store(!(crate::os::page_size() - 1), Ordering::Release);
+    let mut current = MaybeUninit::<libc::sigaction>::zeroed();
+    // SAFETY: reads the current disposition into a valid out-pointer.
+    if unsafe { libc::sigaction(libc::SIGBUS, ptr::null(), current.as_mut_ptr()) } != 0 {
+        return;
+    }
+    // SAFETY: `sigaction` succeeded and filled `current`.
+    let current = unsafe { current.assume_init() };
+    if current.sa_sigaction == on_sigbus as *const () as usize {
+        return;
+    }
+    // SAFETY: a zeroed sigaction is a valid value of this plain C struct; every field that
+    // matters is set below.
+    let mut ours: libc::sigaction = unsafe { MaybeUninit::zeroed().assume_init() };
+    ours.sa_sigaction = on_sigbus as *const () as usize;
+    ours.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK | libc::SA_RESTART;
+    // SAFETY: `sa_mask` is a valid sigset_t to fill.
+    unsafe { libc::sigemptyset(&mut ours.sa_mask) };
+    // SAFETY: under INSTALL; the old handler is saved before ours (which reads it) is installed.
+    // A signal arriving between the two calls still runs `current`, the handler being saved.
+    unsafe {
+        (*PREVIOUS.0.get()).write(current);
+        libc::sigaction(libc::SIGBUS, &ours, ptr::null_mut());
+    }
+}
+
+/// Whether the kernel reports a touch of a page the file no longer backs (as opposed to a
+/// hardware error, or a signal sent with `kill`/`sigqueue`, whose codes differ).
+fn is_lost_page(code: libc::c_int) -> bool {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    return code == libc::BUS_ADRERR;
+    // macOS and the BSDs report a touch past the end of a mapped file as BUS_OBJERR or
+    // BUS_ADRERR depending on version.
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    return code == libc::BUS_ADRERR || code == libc::BUS_OBJERR;
+}
+
+extern "C" fn on_sigbus(signal: libc::c_int, info: *mut libc::siginfo_t, context: *mut c_void) {
+    // SAFETY: the kernel passes a valid siginfo_t to an SA_SIGINFO handler.
+    let (code, address) = unsafe { ((*info).si_code, (*info).si_addr() as usize) };
+    if is_lost_page(code) && mend(address) {
+        return;
+    }
+    // SAFETY: forwarding to the handler saved by `install` with the arguments we were given.
+    unsafe { chain(signal, info, context) };
+}
+
+/// Replaces the faulting page and the rest of its mapping with zero pages; false if the address
+/// is not in a registered mapping or the kernel refused.
+fn mend(address: usize) -> bool {
+    for chunk in chunks() {
+        for slot in &chunk.slots {
+            let Some((start, end)) = slot.range() else {
+                continue;
+            };
+            if address < start || address >= end {
+                continue;
+            }
+            let page = address & PAGE_MASK.load(Ordering::Acquire);
+            // SAFETY: `[page, end)` lies inside one of our registered mappings (registered
+            // before it was mapped... and removed before it is unmapped), so MAP_FIXED replaces
+            // only pages this library owns. From the faulting page to the end, in one call, so
+            // repeated faults cannot fragment the mapping past vm.max_map_count.
+            let replaced = unsafe {
+                libc::mmap(
+                    page as *mut c_void,
+                    end - page,
+                    libc::PROT_READ | libc::PROT_WRITE,
+                    libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED,
+                    -1,
+                    0,
+                )
+            };
+            if replaced == libc::MAP_FAILED {
+                return false;
+            }
+            slot.lost.store(true, Ordering::Release);
+            return true;
+        }
+    }
+    false
+}
+
+/// Hands a signal that is not ours to the handler installed before ours.
+///
+/// # Safety
+/// Must be called from the SIGBUS handler with the arguments it received.
+unsafe fn chain(signal: libc::c_int, info: *mut libc::siginfo_t, context: *mut c_void) {
+    // SAFETY: `install` wrote PREVIOUS before installing the handler that calls this.
+    let previous = unsafe { (*PREVIOUS.0.get()).assume_init_ref() };
+    match previous.sa_sigaction {
+        libc::SIG_IGN => {}
+        libc::SIG_DFL => {
+            // Restore the default action and re-raise: the signal is delivered (and kills, as
+            // it would have without us) as soon as this handler returns and unblocks it.
+            // SAFETY: sigaction and raise are async-signal-safe; the struct is valid.
+            unsafe {
+                let mut default: libc::sigaction = MaybeUninit::zeroed().assume_init();
+                default.sa_sigaction = libc::SIG_DFL;
+                libc::sigaction(signal, &default, ptr::null_mut());
+                libc::raise(signal);
+            }
+        }
+        handler if previous.sa_flags & libc::SA_SIGINFO != 0 => {
+            // SAFETY: an SA_SIGINFO handler has this signature.
+            let handler: extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut c_void) =
+                unsafe { std::mem::transmute(handler) };
+            handler(signal, info, context);
+        }
+        handler => {
+            // SAFETY: a plain handler takes the signal number only.
+            let handler: extern "C" fn(libc::c_int) = unsafe { std::mem::transmute(handler) };
+            handler(signal);
+        }
+    }
+}

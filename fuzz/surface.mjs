@@ -1,0 +1,200 @@
+// Property-based fuzzing of memmap's whole public surface. Every exported function and every
+// Mapping method is called with generated arguments (wrong types, NaN, ±Infinity, negative,
+// fractional, huge, bigint, strings, objects, closed mappings). The property: each call returns
+// a correct result (checked against a model of the file's bytes) or throws an Error with a
+// Node-style code; and the process never dies. Run it in a child process:
+//   node fuzz/surface.mjs [--seed N] [--runs N]
+// It prints one JSON line: { seed, runs, failures }.
+
+import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import fc from 'fast-check'
+
+import * as memmap from 'memmap'
+
+const args = process.argv.slice(2)
+const option = (name, fallback) => {
+  const at = args.indexOf(`--${name}`)
+  return at === -1 ? fallback : Number(args[at + 1])
+}
+const seed = option('seed', Date.now() % 2 ** 31)
+const runs = option('runs', 10_000)
+
+const dir = mkdtempSync(join(tmpdir(), 'memmap-fuzz-'))
+const file = join(dir, 'data.bin')
+const SIZE = 3 * 4096 + 123
+const initial = Buffer.alloc(SIZE)
+for (let i = 0; i < SIZE; i++) initial[i] = (i * 31) & 0xff
+mkdirSync(join(dir, 'sub'))
+
+// Values that break careless code.
+const weird = fc.oneof(
+  fc.constantFrom(undefined, null, true, false, NaN, Infinity, -Infinity, -0, 0, 1, -1, 0.5, 2 ** 31,
+    2 ** 32, 2 ** 53, 2 ** 53 - 1, 2 ** 64, -(2 ** 53), Number.MAX_VALUE, Number.MIN_VALUE, '', '0', 'r',
+    'r+', 'w+', 'a\0b', [], {}, Symbol('s'), () => 0, new Date(0), /x/, 0n, 1n, -1n, 2n ** 64n),
+  fc.integer({ min: -SIZE * 2, max: SIZE * 2 }),
+  fc.double(),
+  fc.bigInt({ min: -(2n ** 70n), max: 2n ** 70n }),
+  fc.string({ maxLength: 8 }),
+  fc.object({ maxDepth: 1 }),
+)
+const index = fc.oneof(fc.integer({ min: -SIZE - 10, max: SIZE + 10 }), weird)
+const bytes = fc.oneof(
+  fc.uint8Array({ maxLength: 64 }).map((a) => Buffer.from(a)),
+  fc.uint8Array({ maxLength: 64 }),
+  fc.constantFrom(new Float64Array(3), new DataView(new ArrayBuffer(7)), new Uint16Array(0)),
+  weird,
+)
+const options = fc.oneof(
+  fc.record(
+    {
+      mode: fc.oneof(fc.constantFrom('r', 'r+', 'w+'), weird),
+      offset: index,
+      length: index,
+      size: index,
+      populate: fc.oneof(fc.boolean(), weird),
+      hugePages: fc.oneof(fc.boolean(), weird),
+      lock: fc.oneof(fc.boolean(), weird),
+    },
+    { requiredKeys: [] },
+  ),
+  weird,
+)
+const pathArg = fc.oneof(
+  fc.constantFrom(file, join(dir, 'sub'), join(dir, 'missing.bin'), '', Buffer.from(file), new URL(`file://${file}`)),
+  weird,
+)
+
+const CODE = /^(ERR_[A-Z_]+|E[A-Z0-9]+)$/
+
+/** Runs `call`; a throw must be a coded Error whose class fits its code. Returns [ok, value]. */
+function attempt(call) {
+  try {
+    return [true, call()]
+  } catch (error) {
+    if (!(error instanceof Error) || typeof error.code !== 'string' || !CODE.test(error.code)) {
+      throw new Error(`uncoded throw: ${error?.stack ?? String(error)}`, { cause: error })
+    }
+    if (error.code === 'ERR_INVALID_ARG_TYPE' && !(error instanceof TypeError)) throw new Error(`${error.code} not a TypeError`, { cause: error })
+    if (error.code === 'ERR_OUT_OF_RANGE' && !(error instanceof RangeError)) throw new Error(`${error.code} not a RangeError`, { cause: error })
+    return [false, error]
+  }
+}
+
+/** The state one run works on: a fresh file, a mapping of it, and the model of its bytes. */
+function setup() {
+  writeFileSync(file, initial)
+  const m = memmap.openSync(file, { mode: 'r+' })
+  return { m, model: Buffer.from(initial) }
+}
+
+// Positions may be numbers or bigints (as offsets may); the model works in numbers.
+const plainInt = (v) => (typeof v === 'number' && Number.isInteger(v) && v >= 0) || (typeof v === 'bigint' && v >= 0n)
+const position = (v) => (v === undefined ? 0 : Number(v))
+/** A range end that Buffer#subarray's rules accept. */
+const validEnd = (x) => x === undefined || (typeof x === 'number' && (Number.isInteger(x) || Math.abs(x) === Infinity))
+/** Buffer#subarray's own answer, the reference for view(). */
+const reference = (model, s, e) => model.subarray(s, e)
+
+const steps = [
+  fc.tuple(fc.constant('view'), index, index).map(([, s, e]) => ({ name: `view(${show(s)}, ${show(e)})`,
+    run: ({ m, model }) => {
+      const [ok, v] = attempt(() => m.view(s, e))
+      if (ok && !(validEnd(s) && validEnd(e))) throw new Error('accepted a bad range')
+      if (ok && !m.closed && !v.equals(reference(model, s, e))) throw new Error('view differs from the model')
+      if (!ok && !m.closed && validEnd(s) && validEnd(e)) throw new Error(`valid range refused: ${v.code}`)
+    } })),
+  fc.tuple(fc.constant('read'), bytes, fc.oneof(index, fc.constant(undefined))).map(([, target, pos]) => ({
+    name: `read(${show(target?.constructor?.name)}, ${show(pos)})`,
+    run: ({ m, model }) => {
+      const [ok, n] = attempt(() => m.read(target, pos))
+      if (!ok || m.closed) return
+      const p = position(pos)
+      const expected = Math.max(0, Math.min(target.byteLength, SIZE - p))
+      if (n !== expected) throw new Error(`read returned ${n}, expected ${expected}`)
+      const got = Buffer.from(target.buffer, target.byteOffset, n)
+      if (!got.equals(model.subarray(p, p + n))) throw new Error('read bytes differ from the model')
+    } })),
+  fc.tuple(fc.constant('write'), bytes, fc.oneof(index, fc.constant(undefined))).map(([, source, pos]) => ({
+    name: `write(${show(source?.constructor?.name)}, ${show(pos)})`,
+    run: (state) => {
+      const { m, model } = state
+      const [ok] = attempt(() => m.write(source, pos))
+      if (ok) {
+        if (!ArrayBuffer.isView(source) || !plainInt(pos ?? 0)) throw new Error('accepted a bad write')
+        const p = position(pos)
+        if (p + source.byteLength > SIZE) throw new Error('accepted a write past the end')
+        Buffer.from(source.buffer, source.byteOffset, source.byteLength).copy(model, p)
+      }
+    } })),
+  fc.tuple(fc.constant('flush'), index, index).map(([, s, e]) => ({ name: `flush(${show(s)}, ${show(e)})`,
+    run: ({ m }) => void attempt(() => m.flush(s, e)) })),
+  fc.constant({ name: 'buffer', run: ({ m, model }) => {
+    const [ok, b] = attempt(() => m.buffer)
+    if (ok && !b.equals(model)) throw new Error('buffer differs from the model')
+  } }),
+  fc.constant({ name: 'close', run: ({ m }) => {
+    const held = m.closed ? null : m.view(0, 8)
+    m.close()
+    if (held && held.byteLength !== 0) throw new Error('a view survived close()')
+    if (!m.closed) throw new Error('closed is false after close()')
+  } }),
+  fc.tuple(fc.constant('openSync'), pathArg, options).map(([, p, o]) => ({ name: `openSync(${show(p)}, ${show(o)})`,
+    run: () => {
+      const [ok, other] = attempt(() => memmap.openSync(p, o))
+      if (ok) {
+        if (other.length < 0 || other.length > 2 ** 40) throw new Error('odd length')
+        other.close()
+      }
+      // 'w+' may have resized the file: keep the fixture's size and contents for later steps.
+    } })),
+]
+
+/** A printable form of any value, even one whose toString throws. */
+function show(value) {
+  try {
+    if (typeof value === 'symbol' || typeof value === 'function') return typeof value
+    return JSON.stringify(value, (_, v) => (typeof v === 'bigint' ? `${v}n` : v)) ?? 'undefined'
+  } catch {
+    return typeof value
+  }
+}
+
+const failures = []
+fc.assert(
+  fc.property(fc.array(fc.oneof(...steps), { minLength: 1, maxLength: 12 }), (program) => {
+    const state = setup()
+    try {
+      for (const step of program) {
+        step.run(state)
+        // A w+ open of the fixture truncates it: start the remaining steps on a fresh one.
+        if (step.name.startsWith('openSync')) {
+          state.m.close()
+          Object.assign(state, setup())
+        }
+      }
+    } finally {
+      state.m.close()
+    }
+  }),
+  { seed, numRuns: runs, endOnFailure: true, reporter: (out) => { if (out.failed) failures.push(`${out.errorInstance?.stack ?? out.error}\n${out.counterexample?.[0]?.map((s) => s.name).join(" ; ")}`) } },
+)
+
+// Async entry points: a slice of the same arguments through open() and flushAsync().
+const asyncCases = fc.sample(fc.tuple(pathArg, options, index, index), { seed, numRuns: Math.min(runs, 500) })
+for (const [p, o, s, e] of asyncCases) {
+  try {
+    const m = await memmap.open(p, o)
+    await m.flushAsync(s, e).catch((error) => {
+      if (!CODE.test(error?.code)) throw error
+    })
+    m.close()
+  } catch (error) {
+    if (!(error instanceof Error) || !CODE.test(error.code ?? '')) failures.push(`async: ${error?.stack ?? error}`)
+  }
+}
+
+rmSync(dir, { recursive: true, force: true })
+console.log(JSON.stringify({ seed, runs, failures }))
+process.exitCode = failures.length === 0 ? 0 : 1
