@@ -6,6 +6,7 @@ const memmap = createRequire(import.meta.url)('./index.js')
 export const {
   openSync,
   open,
+  anonymous,
   pageSize,
   allocationGranularity,
   maxViewLength,

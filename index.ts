@@ -28,6 +28,25 @@ export interface OpenOptions {
   lock?: boolean
 }
 
+/** Options of `anonymous()`. */
+export interface AnonymousOptions {
+  /** Fault every page in (allocated) before returning. */
+  populate?: boolean
+  /** Ask for transparent huge pages where the OS offers them; a hint, never an error. */
+  hugePages?: boolean
+  /** Lock the pages in RAM. */
+  lock?: boolean
+}
+
+/** What `advise()` tells the OS about how a range will be used. */
+export type Advice = 'normal' | 'random' | 'sequential' | 'willneed' | 'dontneed' | 'hugepage' | 'nohugepage'
+
+/** What `residency()` reports: the pages overlapping the range, and how many of them are in RAM. */
+export interface Residency {
+  pages: number
+  resident: number
+}
+
 /** The size of a memory page in bytes. */
 export const pageSize: number = native.pageSize()
 /** The alignment the OS asks of a mapping's file offset: 64 KiB on Windows, the page size elsewhere. */
@@ -37,6 +56,7 @@ export const maxViewLength: number = bufferConstants.MAX_LENGTH
 
 const zeroCopy = process.env.MEMMAP_NO_EXTERNAL_BUFFERS !== '1' && native.externalBuffersAllowed()
 const MODES: readonly string[] = ['r', 'r+', 'w+']
+const ADVICE: readonly string[] = ['normal', 'random', 'sequential', 'willneed', 'dontneed', 'hugepage', 'nohugepage']
 
 type Coded<E extends Error> = E & { code: string }
 
@@ -164,6 +184,20 @@ function toOpenOptions(options: unknown): native.NativeOpenOptions {
   }
 }
 
+function toOptionsObject(options: unknown): Record<string, unknown> {
+  if (options === undefined) return {}
+  if (options === null || typeof options !== 'object') throw invalidType('options', 'of type object', options)
+  return options as Record<string, unknown>
+}
+
+function toAdvice(advice: unknown): string {
+  if (typeof advice !== 'string') throw invalidType('advice', 'of type string', advice)
+  if (!ADVICE.includes(advice)) {
+    throw invalidValue('advice', `must be one of ${ADVICE.map((a) => `'${a}'`).join(', ')}`, advice)
+  }
+  return advice
+}
+
 function refused(): Coded<Error> {
   return coded(
     new Error(
@@ -275,6 +309,49 @@ export class Mapping {
     return this.#native.flushAsync(...toRange(start, end, this.length))
   }
 
+  /** Tells the OS how `[start, end)` (rounded out to pages) will be used; `false` where it has no such advice. */
+  advise(advice: Advice, start?: number, end?: number): boolean {
+    return this.#native.advise(toAdvice(advice), ...toRange(start, end, this.length))
+  }
+
+  /** Locks the pages of `[start, end)` in RAM (mlock / VirtualLock). */
+  lock(start?: number, end?: number): void {
+    this.#native.lock(...toRange(start, end, this.length))
+  }
+
+  /** Unlocks the pages of `[start, end)`. */
+  unlock(start?: number, end?: number): void {
+    this.#native.unlock(...toRange(start, end, this.length))
+  }
+
+  /** Counts the pages overlapping `[start, end)` and how many of them are in RAM. */
+  residency(start?: number, end?: number): Residency {
+    const { pages, resident } = this.#native.residency(...toRange(start, end, this.length))
+    return { pages, resident }
+  }
+
+  /** Pages `[start, end)` in off the JavaScript thread; resolves when they are resident. */
+  async prefetch(start?: number, end?: number): Promise<void> {
+    return this.#native.prefetch(...toRange(start, end, this.length))
+  }
+
+  /**
+   * Gives the mapping a new length: `'r+'`/`'w+'` set the file's length to `offset + newLength`;
+   * `'r'` maps more or less of the file as it is now; anonymous memory keeps its contents.
+   * Every Buffer handed out before is detached.
+   */
+  resize(newLength: number | bigint): void {
+    const length = toIndex(newLength, 'newLength')
+    try {
+      this.#native.resize(length)
+    } finally {
+      // The Buffers are detached unless the request was refused before remapping: forget the
+      // cached one only if it was.
+      if (this.#buffer?.byteLength === 0) this.#buffer = undefined
+      if (!this.#native.closed) this.#info = this.#native.info()
+    }
+  }
+
   /** Unmaps now; every Buffer over the mapping is detached (length 0). Idempotent. */
   close(): void {
     this.#buffer = undefined
@@ -301,4 +378,16 @@ export function openSync(path: string | Buffer | URL, options?: OpenOptions): Ma
 /** Maps a file off the JavaScript thread. */
 export async function open(path: string | Buffer | URL, options?: OpenOptions): Promise<Mapping> {
   return new Mapping(constructing, await native.open(toPath(path), toOpenOptions(options)))
+}
+
+/** Maps `length` bytes of zero-filled memory owned by this process (kind `'anonymous'`, mode `'r+'`). */
+export function anonymous(length: number | bigint, options?: AnonymousOptions): Mapping {
+  const size = toIndex(length, 'length')
+  const o = toOptionsObject(options)
+  const flags = {
+    populate: toFlag(o.populate, 'options.populate'),
+    hugePages: toFlag(o.hugePages, 'options.hugePages'),
+    lock: toFlag(o.lock, 'options.lock'),
+  }
+  return new Mapping(constructing, native.anonymous(size, flags))
 }

@@ -132,6 +132,32 @@ const steps = [
     } })),
   fc.tuple(fc.constant('flush'), index, index).map(([, s, e]) => ({ name: `flush(${show(s)}, ${show(e)})`,
     run: ({ m }) => void attempt(() => m.flush(s, e)) })),
+  fc.tuple(fc.constantFrom('advise', 'lock', 'unlock', 'residency'), weird, index, index).map(([method, a, s, e]) => ({
+    name: `${method}(${show(a)}, ${show(s)}, ${show(e)})`,
+    run: ({ m }) => {
+      // Integers pick a real advice; anything else is passed as it is and must be refused.
+      const advice = Number.isSafeInteger(a) ? ['normal', 'random', 'willneed', 'dontneed', 'hugepage'][Math.abs(a) % 5] : a
+      const [ok, v] = attempt(() => (method === 'advise' ? m.advise(advice, s, e) : m[method](s, e)))
+      if (ok && !(validEnd(s) && validEnd(e))) throw new Error(`${method} accepted a bad range`)
+      if (ok && method === 'residency' && !(v.resident <= v.pages && v.pages <= 4)) throw new Error('odd residency')
+    } })),
+  fc.tuple(fc.constant('anonymous'), index, options, index).map(([, length, o, size]) => ({
+    name: `anonymous(${show(length)}, ${show(o)}).resize(${show(size)})`,
+    run: () => {
+      const [ok, a] = attempt(() => memmap.anonymous(length, o))
+      if (!ok) return
+      if (!plainInt(length)) throw new Error('anonymous accepted a bad length')
+      const written = Buffer.from('kept').subarray(0, Math.min(4, a.length))
+      a.write(written, 0)
+      const [resized] = attempt(() => a.resize(size))
+      if (resized && a.length !== Number(size)) throw new Error('resize gave another length')
+      const kept = Math.min(written.length, a.length)
+      const back = Buffer.alloc(4)
+      if (a.read(back) !== Math.min(4, a.length) || !back.subarray(0, kept).equals(written.subarray(0, kept))) {
+        throw new Error('anonymous lost its contents')
+      }
+      a.close()
+    } })),
   fc.constant({ name: 'buffer', run: ({ m, model }) => {
     const [ok, b] = attempt(() => m.buffer)
     if (ok && !b.equals(model)) throw new Error('buffer differs from the model')

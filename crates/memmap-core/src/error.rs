@@ -33,6 +33,18 @@ pub enum Error {
     TooManyMappings { limit: usize, path: Option<String> },
     /// The operation does not exist for this kind of mapping or platform (`ERR_MMAP_UNSUPPORTED`).
     Unsupported(String),
+    /// Locking `bytes` bytes hit a limit on locked memory (`RLIMIT_MEMLOCK`, the working-set
+    /// size): an OS error like [`Error::Os`] whose message says which limit to raise.
+    LockLimit {
+        /// The underlying error (`EPERM`, `ENOMEM`, ...), with its raw OS code.
+        source: io::Error,
+        /// `mlock` or `VirtualLock`.
+        syscall: &'static str,
+        /// The resolved path, or the shared memory name.
+        path: Option<String>,
+        /// The size of the page-rounded range that was to be locked.
+        bytes: usize,
+    },
 }
 
 /// The crate's result type.
@@ -56,7 +68,9 @@ impl Error {
     /// The `code` property JavaScript sees: an errno name (`ENOENT`) or an `ERR_*` code.
     pub fn code(&self) -> &'static str {
         match self {
-            Error::Os { source, .. } => crate::os::errno_name(source),
+            Error::Os { source, .. } | Error::LockLimit { source, .. } => {
+                crate::os::errno_name(source)
+            }
             Error::OutOfRange(_) => "ERR_MMAP_OUT_OF_RANGE",
             Error::InvalidArgument(_) => "ERR_INVALID_ARG_VALUE",
             Error::Closed => "ERR_MMAP_CLOSED",
@@ -71,7 +85,9 @@ impl Error {
     /// The `errno` property: negative, as libuv and Node's `fs` report it. `None` for non-OS errors.
     pub fn errno(&self) -> Option<i32> {
         match self {
-            Error::Os { source, .. } => source.raw_os_error().map(crate::os::uv_errno),
+            Error::Os { source, .. } | Error::LockLimit { source, .. } => {
+                source.raw_os_error().map(crate::os::uv_errno)
+            }
             Error::TooManyMappings { .. } => Some(crate::os::ENOMEM_ERRNO),
             _ => None,
         }
@@ -80,7 +96,7 @@ impl Error {
     /// The system call that failed, for OS errors.
     pub fn syscall(&self) -> Option<&'static str> {
         match self {
-            Error::Os { syscall, .. } => Some(syscall),
+            Error::Os { syscall, .. } | Error::LockLimit { syscall, .. } => Some(syscall),
             Error::TooManyMappings { .. } => Some("mmap"),
             _ => None,
         }
@@ -89,7 +105,9 @@ impl Error {
     /// The path or name the error concerns, for OS errors.
     pub fn path(&self) -> Option<&str> {
         match self {
-            Error::Os { path, .. } | Error::TooManyMappings { path, .. } => path.as_deref(),
+            Error::Os { path, .. }
+            | Error::LockLimit { path, .. }
+            | Error::TooManyMappings { path, .. } => path.as_deref(),
             _ => None,
         }
     }
@@ -155,6 +173,23 @@ impl fmt::Display for Error {
                 )
             }
             Error::Unsupported(message) => f.write_str(message),
+            Error::LockLimit {
+                source,
+                syscall,
+                path,
+                bytes,
+            } => {
+                write!(
+                    f,
+                    "{}: {}, {syscall}",
+                    self.code(),
+                    crate::os::describe(source)
+                )?;
+                if let Some(path) = path {
+                    write!(f, " '{path}'")?;
+                }
+                write!(f, ": {}", crate::os::lock_limit_hint(*bytes))
+            }
         }
     }
 }
@@ -162,7 +197,7 @@ impl fmt::Display for Error {
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Error::Os { source, .. } => Some(source),
+            Error::Os { source, .. } | Error::LockLimit { source, .. } => Some(source),
             _ => None,
         }
     }

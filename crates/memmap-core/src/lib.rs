@@ -8,18 +8,25 @@
 //! - [`Handle`]: a shareable, closable owner of a [`Map`]. Every JavaScript object that points
 //!   into the mapping holds a clone; `close()` unmaps at once and later calls fail with
 //!   [`Error::Closed`] instead of touching freed memory.
+//! - Memory control ([`Map::advise`], [`Map::lock`], [`Map::residency`], [`Map::prefetch`]),
+//!   [`Map::resize`] and [`Map::anonymous`], each in its own module.
 //! - [`Error`]: errors that carry what Node's `fs` errors carry (`code`, `errno`, `syscall`, `path`).
 //! - `os`: the few platform facts and conversions, one small module per platform.
 
+mod anon;
 mod budget;
+mod control;
 mod error;
 mod guard;
 mod handle;
 mod map;
 mod os;
 mod range;
+mod resize;
 
+pub use anon::AnonymousOptions;
 pub use budget::limit as mapping_limit;
+pub use control::{Advice, Residency};
 pub use error::{Error, Result};
 pub use handle::Handle;
 pub use map::{Kind, Map, Mode, OpenOptions};

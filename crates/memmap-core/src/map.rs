@@ -1,7 +1,7 @@
 //! One live mapping and the ways to open it.
 
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::ptr::NonNull;
 
 use memmap2::{MmapMut, MmapOptions};
@@ -107,6 +107,21 @@ pub struct Map {
     pub(crate) path: Option<String>,
     pub(crate) offset: u64,
     pub(crate) len: usize,
+    /// What `resize()` needs to map the source again.
+    pub(crate) backing: Backing,
+}
+
+/// What a mapping keeps of its source, to map it again on `resize()`.
+#[derive(Debug, Default)]
+pub(crate) enum Backing {
+    /// Nothing: anonymous memory, or a source that cannot be remapped.
+    #[default]
+    None,
+    /// A read-only file mapping: the path to open again. No descriptor is held, so thousands of
+    /// live read-only mappings stay within `ulimit -n`.
+    Path(PathBuf),
+    /// A writable file mapping: the open file, whose length `resize()` sets.
+    File(fs::File),
 }
 
 impl Map {
@@ -181,10 +196,9 @@ impl Map {
             None
         } else {
             let mut map_options = MmapOptions::new();
+            // `populate` is done below by reading the pages in: MAP_POPULATE would write-fault
+            // private pages and so copy the whole file into anonymous memory.
             map_options.offset(offset).len(len);
-            if options.populate {
-                map_options.populate();
-            }
             let mapped = if mode.is_shared() {
                 // SAFETY: memmap2 asks that nobody change the file while a Rust reference to its
                 // bytes lives. None ever does: the pages are only reached through raw pointers
@@ -201,15 +215,12 @@ impl Map {
             if options.huge_pages {
                 crate::os::advise_huge_pages(&region);
             }
-            if options.lock {
-                region.lock().map_err(|e| Error::os(e, "mlock", name))?;
-            }
             Some(region)
         };
-        // The descriptor is closed here: the pages stay mapped without it, and thousands of live
-        // mappings then hold no descriptors.
-        drop(file);
-        Ok(Map {
+        // A read-only mapping's descriptor is closed here: the pages stay mapped without it, and
+        // thousands of live mappings then hold no descriptors. A writable one keeps its file
+        // for `resize()`.
+        let map = Map {
             guard: region
                 .as_ref()
                 .map(|region| Registration::new(region.as_ptr(), len)),
@@ -220,7 +231,26 @@ impl Map {
             path: Some(shown),
             offset,
             len,
-        })
+            backing: if mode.is_shared() {
+                Backing::File(file)
+            } else {
+                Backing::Path(path.to_path_buf())
+            },
+        };
+        map.apply(options.populate, options.lock)?;
+        Ok(map)
+    }
+
+    /// The `populate` and `lock` options, once mapped. Populating is best effort, as
+    /// `MAP_POPULATE` is; a failed lock fails the open.
+    pub(crate) fn apply(&self, populate: bool, lock: bool) -> Result<()> {
+        if populate {
+            let _ = self.prefetch(0, self.len);
+        }
+        if lock {
+            self.lock(0, self.len)?;
+        }
+        Ok(())
     }
 
     /// What this mapping maps.
@@ -369,7 +399,7 @@ impl Map {
     }
 }
 
-fn eisdir(path: Option<&str>) -> Error {
+pub(crate) fn eisdir(path: Option<&str>) -> Error {
     #[cfg(unix)]
     let source = std::io::Error::from_raw_os_error(libc::EISDIR);
     #[cfg(not(unix))]

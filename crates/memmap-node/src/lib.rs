@@ -3,6 +3,7 @@
 //! argument checking with Node's error codes belongs to the TypeScript facade (`index.ts`),
 //! and the core checks every range again.
 
+pub mod control;
 mod errors;
 mod views;
 

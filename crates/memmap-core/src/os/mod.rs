@@ -1,4 +1,8 @@
 //! Platform facts and error names, one module per platform family.
+//!
+//! # Safety
+//! [`touch_pages`] reads (and may write back) one byte per page of a range its caller
+//! guarantees is whole pages of a live mapping; the platform modules say the same of theirs.
 
 #[cfg(unix)]
 mod unix;
@@ -37,5 +41,28 @@ fn plain_message(error: &io::Error) -> String {
     match chars.next() {
         Some(first) => first.to_lowercase().chain(chars).collect(),
         None => String::new(),
+    }
+}
+
+/// Reads the first byte of every page in `[addr, addr + len)` so that the OS faults each one in;
+/// with `write`, writes the same byte back so that each page is faulted in writable.
+///
+/// # Safety
+/// `[addr, addr + len)` must be whole pages of a live mapping of this process, writable if
+/// `write`; with `write`, nothing else may write those bytes meanwhile.
+pub(crate) unsafe fn touch_pages(addr: *mut u8, len: usize, write: bool) {
+    let page = page_size();
+    let mut at = 0;
+    while at < len {
+        // SAFETY: `at < len`, so the byte lies inside the caller's range; volatile, so that the
+        // compiler keeps every access.
+        unsafe {
+            let byte = addr.add(at);
+            let value = byte.read_volatile();
+            if write {
+                byte.write_volatile(value);
+            }
+        }
+        at += page;
     }
 }

