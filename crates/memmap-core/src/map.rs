@@ -374,9 +374,11 @@ impl Map {
     /// [`Error::Truncated`] if the file is now shorter than the mapped range.
     fn check_not_truncated(&self) -> Result<()> {
         let mapped_end = self.offset + self.len as u64;
-        let file_len = match (&self.kind, &self.path) {
-            (Kind::File, Some(path)) => fs::metadata(path).map(|meta| meta.len()).unwrap_or(0),
-            _ => u64::MAX,
+        // The open file where one is kept (it may have been renamed since), else the path.
+        let file_len = match &self.backing {
+            Backing::File(file) => file.metadata().map(|meta| meta.len()).unwrap_or(0),
+            Backing::Path(path) => fs::metadata(path).map(|meta| meta.len()).unwrap_or(0),
+            Backing::None => u64::MAX,
         };
         if self.lost_pages() || file_len < mapped_end {
             return Err(Error::Truncated {
