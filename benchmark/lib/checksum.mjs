@@ -9,12 +9,19 @@ export function mix(checksum, lo, hi) {
 }
 
 // The scan loop of workload 2, as source: every subject compiles its own copy (`sumFunction()`),
-// so one subject's type feedback or deoptimisation cannot slow another's loop.
+// so one subject's type feedback or deoptimisation cannot slow another's loop. The copy's source
+// is unique (V8 would otherwise share one compiled function, and its feedback, between copies),
+// and it is warmed up on a small array: a single call over 1 GiB otherwise runs its first
+// passes unoptimised, which would time V8's tiering instead of the memory.
 const SUM_SOURCE = 'let s = 0; for (let i = 0; i < a.length; i++) s = (s + (a[i] | 0)) | 0; return s'
+let copies = 0
 
-/** A fresh function `(a: Uint32Array) => number`: the sum of `a`'s elements modulo 2^32, as an int32. */
+/** A fresh, warmed-up function `(a: Uint32Array) => number`: the sum of `a`'s elements modulo 2^32, as an int32. */
 export function sumFunction() {
-  return new Function('a', SUM_SOURCE)
+  const sum = new Function('a', `${SUM_SOURCE} // copy ${++copies}`)
+  const small = new Uint32Array(4096).fill(1)
+  for (let i = 0; i < 3000; i++) sum(small)
+  return sum
 }
 
 /** The sum of all 32-bit little-endian words of `bytes` (length a multiple of 4), modulo 2^32, unsigned. */

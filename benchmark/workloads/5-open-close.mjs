@@ -26,6 +26,7 @@ export default {
         name: 'fs open + readSync + close',
         group: 'fs',
         iterations: 10,
+        warmup: 1,
         run: loop((checksum) => {
           const fd = openSync(small, 'r')
           readSync(fd, eight, 0, 8, 0)
@@ -38,6 +39,7 @@ export default {
         group: 'fs',
         note: 'reads all 64 KiB',
         iterations: 10,
+        warmup: 1,
         run: loop((checksum) => {
           const bytes = readFileSync(small)
           return mix(checksum, bytes.readUInt32LE(0), bytes.readUInt32LE(4))
@@ -47,6 +49,7 @@ export default {
         name: 'memmap openSync + read() + close',
         group: 'memmap',
         iterations: 10,
+        warmup: 1,
         run: loop((checksum) => {
           const m = memmap.openSync(small)
           m.read(eight, 0)
@@ -58,6 +61,7 @@ export default {
         name: 'memmap openSync + view(0, 8) + close',
         group: 'memmap',
         iterations: 10,
+        warmup: 1,
         run: loop((checksum) => {
           const m = memmap.openSync(small)
           const bytes = m.view(0, 8)
@@ -70,6 +74,7 @@ export default {
         name: 'memmap openSync + buffer + close',
         group: 'memmap',
         iterations: 10,
+        warmup: 1,
         run: loop((checksum) => {
           const m = memmap.openSync(small)
           const bytes = m.buffer
@@ -83,6 +88,7 @@ export default {
         group: 'peer',
         note: 'no unmap',
         iterations: 10,
+        warmup: 1,
         run: loop((checksum) => {
           const bytes = peerMapFile(peer.mmap, small)
           return mix(checksum, bytes.readUInt32LE(0), bytes.readUInt32LE(4))
