@@ -1,11 +1,12 @@
 // The issue's targets, checked against one run's figures. They are reported (met / not met, with
 // the figure), never asserted: a benchmark is not a test.
 
+import { formatMs as ms } from './report.mjs'
+
 const find = (workloads, id, name) =>
   workloads.find((w) => w.id === id)?.subjects?.find((s) => s.name === name && s.median !== undefined)
 
 const x = (ratio) => `${ratio < 1 ? ratio.toPrecision(2) : ratio.toFixed(2)}×`
-const ms = (value) => (value >= 1 ? `${value.toPrecision(3)} ms` : `${(value * 1000).toPrecision(3)} µs`)
 
 /** `{ target, subject, measured, met }` rows; a target whose figures are missing is `met: null`. */
 export function checkTargets(workloads) {
