@@ -1,0 +1,81 @@
+// results.md: the targets, then one table per workload (median, ratio to the baseline from the
+// same process, samples, checksum), then the resident-memory table of workload 1.
+
+import { describeMachine } from './machine.mjs'
+import { verdict } from './targets.mjs'
+
+export function formatMs(ms) {
+  if (ms >= 1000) return `${(ms / 1000).toPrecision(3)} s`
+  if (ms >= 1) return `${ms.toPrecision(3)} ms`
+  return `${(ms * 1000).toPrecision(3)} µs`
+}
+
+export function formatRatio(ratio) {
+  if (ratio >= 1) return `${ratio.toFixed(2)}×`
+  return `${ratio.toPrecision(2)}×`
+}
+
+const mib = (kib) => (kib === null || kib === undefined ? 'n/a' : `${(kib / 1024).toFixed(1)} MiB`)
+const cell = (text) => String(text).replaceAll('|', '\\|')
+
+export function markdown(results) {
+  const out = []
+  const { machine, memmap, peers } = results
+  out.push('# memmap benchmark results', '')
+  out.push(`Measured ${machine.date.slice(0, 10)} on ${describeMachine(machine)}.`, '')
+  out.push(
+    `memmap ${memmap.version}${memmap.commit ? ` (${memmap.commit})` : ''}; ` +
+      peers.map((p) => (p.skipped ? `${p.name}: skipped (${p.skipped})` : `${p.name} ${p.version}`)).join('; ') +
+      `. Harness: tinybench ${results.harness}. Whole run: ${Math.round(results.seconds)} s.`,
+    '',
+  )
+  out.push(
+    'Each figure is the median of the samples shown; the ratio divides it by the baseline\'s median ' +
+      'measured in the same process (below 1× is faster). A checksum ✓ means the subject produced the ' +
+      'same result as the baseline before it was timed, and on every timed run. Written by `npm run bench`; ' +
+      'what each workload does is in docs/benchmarks.md.',
+    '',
+  )
+
+  out.push('## Targets', '', '| target | subject | measured | |', '|---|---|---|---|')
+  for (const t of results.targets) out.push(`| ${cell(t.target)} | ${cell(t.subject)} | ${cell(t.measured)} | ${verdict(t.met)} |`)
+  out.push('')
+
+  for (const w of results.workloads) {
+    out.push(`## ${w.id}. ${w.title}`, '')
+    if (w.what) out.push(w.what, '')
+    if (w.skipped) {
+      out.push(`Skipped: ${w.skipped}.`, '')
+      continue
+    }
+    if (w.error) out.push(`**The workload's process failed:** ${w.error}`, '')
+    out.push(`| subject | median | ratio to ${cell(w.baseline)} | samples | checksum |`, '|---|---:|---:|---:|---|')
+    for (const s of w.subjects ?? []) {
+      const name = s.note ? `${cell(s.name)} <br><sub>${cell(s.note)}</sub>` : cell(s.name)
+      if (s.median === undefined) {
+        out.push(`| ${name} | – | – | – | ✗ ${cell(s.error ?? 'not measured')} |`)
+        continue
+      }
+      out.push(
+        `| ${name} | ${formatMs(s.median)} | ${s.ratio === undefined ? '–' : formatRatio(s.ratio)} | ${s.samples} | ${s.error ? `✗ ${cell(s.error)}` : '✓'} |`,
+      )
+    }
+    out.push('')
+    if (w.extra?.rss) {
+      out.push(
+        'Resident memory after one open, each subject in a fresh process: *own* is RssAnon (heap, ' +
+          'malloc, copies), *file pages* is RssFile (page-cache pages mapped into the process, ' +
+          'shared with the cache), *all* is VmRSS, what `process.memoryUsage().rss` reports.',
+        '',
+        '| subject | own (RssAnon) | file pages (RssFile) | all (VmRSS) | this one open |',
+        '|---|---:|---:|---:|---:|',
+      )
+      for (const r of w.extra.rss) {
+        if (r.error) out.push(`| ${cell(r.name)} | ✗ ${cell(r.error)} | | | |`)
+        else out.push(`| ${cell(r.name)} | ${mib(r.anonDeltaKiB)} | ${mib(r.fileDeltaKiB)} | ${mib(r.rssDeltaKiB)} | ${formatMs(r.openMs)} |`)
+      }
+      out.push('')
+    }
+  }
+  return out.join('\n')
+}

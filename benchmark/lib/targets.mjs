@@ -1,0 +1,79 @@
+// The issue's targets, checked against one run's figures. They are reported (met / not met, with
+// the figure), never asserted: a benchmark is not a test.
+
+import { formatMs as ms } from './report.mjs'
+
+const find = (workloads, id, name) =>
+  workloads.find((w) => w.id === id)?.subjects?.find((s) => s.name === name && s.median !== undefined)
+
+const x = (ratio) => `${ratio < 1 ? ratio.toPrecision(2) : ratio.toFixed(2)}×`
+
+/** `{ target, subject, measured, met }` rows; a target whose figures are missing is `met: null`. */
+export function checkTargets(workloads) {
+  const rows = []
+  const ratioRow = (target, limit, mine, theirs) => {
+    if (!mine || !theirs) {
+      rows.push({ target, subject: mine?.name ?? '', measured: 'not measured', met: null })
+      return
+    }
+    const ratio = mine.median / theirs.median
+    rows.push({
+      target,
+      subject: mine.name,
+      measured: `${x(ratio)} (${ms(mine.median)} vs ${theirs.name} ${ms(theirs.median)})`,
+      ratio,
+      met: ratio <= limit,
+    })
+  }
+
+  // 1. Open-to-first-byte at most 0.3× mmap-io's (the package named mmap-io; its fork if only that built).
+  const peer = find(workloads, 1, 'mmap-io map') ?? find(workloads, 1, '@riaskov/mmap-io map')
+  for (const name of ['memmap openSync + buffer', 'memmap openSync + view()']) {
+    ratioRow("open-to-first-byte ≤ 0.3× mmap-io's", 0.3, find(workloads, 1, name), peer)
+  }
+
+  // RSS of the process's own memory after opening 1 GiB at most 5 MiB.
+  const rss = workloads.find((w) => w.id === 1)?.extra?.rss ?? []
+  for (const name of ['memmap openSync + buffer', 'memmap openSync + view()']) {
+    const row = rss.find((r) => r.name === name && !r.error)
+    const own = row?.anonDeltaKiB
+    rows.push({
+      target: 'own memory (RssAnon) after opening 1 GiB ≤ 5 MiB',
+      subject: name,
+      measured:
+        own === null || own === undefined
+          ? 'not measured'
+          : `${(own / 1024).toFixed(2)} MiB own, ${(row.rssDeltaKiB / 1024).toFixed(2)} MiB with file pages`,
+      met: own === null || own === undefined ? null : own <= 5 * 1024,
+    })
+  }
+
+  // The scan at 105% or more of the in-heap loop: read literally, throughput at least 1.05× the ceiling's.
+  const ceiling = find(workloads, 2, 'in-heap Buffer (ceiling)')
+  const mapped = find(workloads, 2, 'memmap buffer, mapped once')
+  if (ceiling && mapped) {
+    const speed = ceiling.median / mapped.median
+    rows.push({
+      target: 'scan throughput ≥ 105% of the in-heap loop',
+      subject: mapped.name,
+      measured: `${(speed * 100).toFixed(1)}% (${ms(mapped.median)} vs ${ms(ceiling.median)} in-heap)`,
+      ratio: speed,
+      met: speed >= 1.05,
+    })
+  } else {
+    rows.push({ target: 'scan throughput ≥ 105% of the in-heap loop', subject: '', measured: 'not measured', met: null })
+  }
+
+  const fsOf = (id) => workloads.find((w) => w.id === id)?.subjects?.find((s) => s.group === 'fs' && s.median !== undefined)
+  ratioRow('1,000,000 random reads ≤ 0.05× fs', 0.05, find(workloads, 3, 'memmap buffer'), fsOf(3))
+  for (const name of ['memmap w+ write() + flush', 'memmap w+ buffer.set() + flush']) {
+    ratioRow('write 256 MiB + durable flush ≤ 1.0× fs', 1.0, find(workloads, 4, name), fsOf(4))
+  }
+  const readFile = find(workloads, 5, 'fs readFileSync')
+  for (const theirs of [fsOf(5), readFile]) {
+    ratioRow('20,000 open + close ≤ 0.5× fs', 0.5, find(workloads, 5, 'memmap openSync + read() + close'), theirs)
+  }
+  return rows
+}
+
+export const verdict = (met) => (met === null ? '– not measured' : met ? '✅ met' : '❌ not met')
