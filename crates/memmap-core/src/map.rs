@@ -139,8 +139,10 @@ impl Map {
                 "mode 'w+' needs options.size, the new file's length in bytes".into(),
             ));
         }
-        // Before anything is opened or created: fs says EISDIR for a directory, and the OS would
-        // either open it (POSIX read-only) or say something vaguer (Windows).
+        // A directory is EISDIR before anything is mapped. POSIX says so itself when writing is
+        // asked for, and a read-only open of one is caught by the fstat below; Windows would say
+        // "access denied", so there it is checked first.
+        #[cfg(windows)]
         if fs::metadata(path).is_ok_and(|meta| meta.is_dir()) {
             return Err(eisdir(name));
         }
