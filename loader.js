@@ -183,9 +183,10 @@ function load() {
 
   const where = `${process.platform} ${process.arch}${libc ? ` (${libc})` : ''}`
   const fromSource =
-    'build it from source with Rust (https://rustup.rs): `npm run build` in a clone of ' +
-    `${manifest.repository.url.replace(/^git\+/, '').replace(/\.git$/, '')} writes ` +
-    `${binaryName}.${target}.node; point NAPI_RS_NATIVE_LIBRARY_PATH at it`
+    'build it from source with Rust (https://rustup.rs): in a clone of ' +
+    `${manifest.repository.url.replace(/^git\+/, '').replace(/\.git$/, '')}, ` +
+    `\`npm ci --ignore-scripts && npm run build\` writes ${binaryName}.${target}.node; ` +
+    'point NAPI_RS_NATIVE_LIBRARY_PATH at it'
   let message
   if (!supported.includes(target)) {
     message =

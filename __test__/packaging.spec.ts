@@ -7,7 +7,7 @@ import test from 'ava'
 import { parseTriple } from '@napi-rs/cli'
 import { load } from 'js-yaml'
 import { spawnSync } from 'node:child_process'
-import { copyFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { copyFileSync, cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 
 import { root, tempDir } from './helpers.js'
@@ -163,6 +163,22 @@ test('each npm/<target> package describes its platform and is at the root versio
     const readme = readFileSync(join(dir, 'README.md'), 'utf8')
     t.is(readme.trim().split('\n').length, 1, `${triple}: one-line README`)
     t.true(readme.includes(triple), triple)
+  }
+})
+
+test("npm version's script (napi version) moves every npm/<target> package to the new version", (t) => {
+  t.is(manifest.scripts?.version, 'napi version && git add npm')
+  const dir = tempDir()
+  cpSync(join(root, 'npm'), join(dir, 'npm'), { recursive: true })
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ ...manifest, version: '9.8.7-rc.1' }))
+  const napi = spawnSync(process.execPath, [join(root, 'node_modules/@napi-rs/cli/dist/cli.js'), 'version'], {
+    cwd: dir,
+    encoding: 'utf8',
+  })
+  t.is(napi.status, 0, napi.stderr)
+  for (const target of TARGETS.map(targetName)) {
+    const pkg = JSON.parse(readFileSync(join(dir, 'npm', target, 'package.json'), 'utf8')) as Manifest
+    t.is(pkg.version, '9.8.7-rc.1', target)
   }
 })
 
@@ -324,6 +340,14 @@ test('when the platform package is missing the error names what was detected, th
   t.true(message.includes('--omit=optional'), message)
   t.true(message.includes('npm run build'), message)
   t.true(message.includes('NAPI_RS_NATIVE_LIBRARY_PATH'), message)
+})
+
+test('docs/install.md shows the error exactly as the loader words it', (t) => {
+  const executable = join(tempDir(), 'node')
+  writeFileSync(executable, elf('/lib64/ld-linux-x86-64.so.2', true))
+  const [outcome] = runLoader([{ platform: 'linux', arch: 'x64', execPath: executable }])
+  const docs = readFileSync(join(root, 'docs/install.md'), 'utf8')
+  t.true(docs.includes(`Error: ${outcome.message}\n`), outcome.message)
 })
 
 test('an unsupported platform is told so, with the targets there are and how to build one', (t) => {
