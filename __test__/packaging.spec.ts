@@ -7,8 +7,8 @@ import test from 'ava'
 import { parseTriple } from '@napi-rs/cli'
 import { load } from 'js-yaml'
 import { spawnSync } from 'node:child_process'
-import { copyFileSync, cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
 
 import { root, tempDir } from './helpers.js'
 
@@ -45,6 +45,15 @@ interface Manifest {
 }
 
 const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as Manifest
+
+/** A fresh directory under one temporary directory (tempDir() adds an exit listener per call). */
+const scratchRoot = tempDir()
+let scratches = 0
+function scratch(): string {
+  const dir = join(scratchRoot, String(scratches++))
+  mkdirSync(dir)
+  return dir
+}
 const targetName = (triple: string): string => parseTriple(triple).platformArchABI
 
 // ---- the workflow, read as data -------------------------------------------------------------
@@ -168,7 +177,7 @@ test('each npm/<target> package describes its platform and is at the root versio
 
 test("npm version's script (napi version) moves every npm/<target> package to the new version", (t) => {
   t.is(manifest.scripts?.version, 'napi version && git add npm')
-  const dir = tempDir()
+  const dir = scratch()
   cpSync(join(root, 'npm'), join(dir, 'npm'), { recursive: true })
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ ...manifest, version: '9.8.7-rc.1' }))
   const napi = spawnSync(process.execPath, [join(root, 'node_modules/@napi-rs/cli/dist/cli.js'), 'version'], {
@@ -262,12 +271,17 @@ interface Outcome {
  */
 function runLoader(
   cases: { platform?: string; arch?: string; execPath?: string }[],
-  options: { files?: Record<string, string>; env?: NodeJS.ProcessEnv } = {},
+  options: { files?: Record<string, string | Buffer>; env?: NodeJS.ProcessEnv } = {},
 ): Outcome[] {
-  const dir = tempDir()
+  const dir = scratch()
   copyFileSync(join(root, 'loader.js'), join(dir, 'loader.js'))
   copyFileSync(join(root, 'package.json'), join(dir, 'package.json'))
-  for (const [name, from] of Object.entries(options.files ?? {})) copyFileSync(from, join(dir, name))
+  // Each extra file is copied from a path, or written from the bytes given.
+  for (const [name, from] of Object.entries(options.files ?? {})) {
+    mkdirSync(dirname(join(dir, name)), { recursive: true })
+    if (typeof from === 'string') copyFileSync(from, join(dir, name))
+    else writeFileSync(join(dir, name), from)
+  }
   const source = `
     const childProcess = require('node:child_process')
     let spawned = false, reported = false
@@ -303,7 +317,7 @@ function runLoader(
 }
 
 test("the loader asks for napi-rs's package name on each target, musl told from the ELF interpreter", (t) => {
-  const dir = tempDir()
+  const dir = scratch()
   const executables = {
     glibc64: elf('/lib64/ld-linux-x86-64.so.2', true),
     musl64: elf('/lib/ld-musl-aarch64.so.1', true),
@@ -343,7 +357,7 @@ test('when the platform package is missing the error names what was detected, th
 })
 
 test('docs/install.md shows the error exactly as the loader words it', (t) => {
-  const executable = join(tempDir(), 'node')
+  const executable = join(scratch(), 'node')
   writeFileSync(executable, elf('/lib64/ld-linux-x86-64.so.2', true))
   const [outcome] = runLoader([{ platform: 'linux', arch: 'x64', execPath: executable }])
   const docs = readFileSync(join(root, 'docs/install.md'), 'utf8')
@@ -370,16 +384,36 @@ function localBuild(): string {
 
 test('NAPI_RS_NATIVE_LIBRARY_PATH comes first, then the local build next to the loader', (t) => {
   const build = localBuild()
-  const elsewhere = join(tempDir(), 'elsewhere.node')
+  const elsewhere = join(scratch(), 'elsewhere.node')
   copyFileSync(join(root, build), elsewhere)
   const files = { [build]: join(root, build) }
   const [local] = runLoader([{}], { files })
   t.true(local.loaded?.endsWith(build), JSON.stringify(local))
   const [override] = runLoader([{}], { files, env: { NAPI_RS_NATIVE_LIBRARY_PATH: elsewhere } })
   t.is(override.loaded, elsewhere)
-  const [missing] = runLoader([{}], { files, env: { NAPI_RS_NATIVE_LIBRARY_PATH: join(tempDir(), 'none.node') } })
+  const [missing] = runLoader([{}], { files, env: { NAPI_RS_NATIVE_LIBRARY_PATH: join(scratch(), 'none.node') } })
   t.is(missing.code, 'ERR_MMAP_NO_BINDING', 'a wrong override is an error, not a silent fallback')
   t.true(missing.message?.includes('none.node'))
+})
+
+test('an installed platform package that does not load, or is another version, is named with its reason', (t) => {
+  const build = localBuild()
+  const target = build.slice('memmap.'.length, -'.node'.length)
+  const name = `memmap-${target}`
+  const files = (version: string, binary: string | Buffer) => ({
+    [`node_modules/${name}/package.json`]: Buffer.from(JSON.stringify({ name, version, main: build })),
+    [`node_modules/${name}/${build}`]: binary,
+  })
+  const [works] = runLoader([{}], { files: files(manifest.version, join(root, build)) })
+  t.true(works.loaded?.endsWith(join('node_modules', name, build)), JSON.stringify(works))
+  const [broken] = runLoader([{}], { files: files(manifest.version, Buffer.from('not a shared library')) })
+  t.is(broken.code, 'ERR_MMAP_NO_BINDING')
+  t.is(broken.causeCode, 'ERR_DLOPEN_FAILED')
+  t.true(broken.message?.includes(`${name} is installed but did not load: `), broken.message)
+  t.true(broken.message?.includes('--omit=optional'))
+  const [stale] = runLoader([{}], { files: files('0.0.1', join(root, build)) })
+  t.is(stale.code, 'ERR_MMAP_NO_BINDING')
+  t.true(stale.message?.includes(`${name}@0.0.1 is installed, but memmap is ${manifest.version}`), stale.message)
 })
 
 // ---- the workflow ---------------------------------------------------------------------------
