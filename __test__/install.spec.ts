@@ -14,10 +14,11 @@ import {
   mkdirSync,
   readdirSync,
   readFileSync,
+  realpathSync,
   symlinkSync,
   writeFileSync,
 } from 'node:fs'
-import { dirname, join } from 'node:path'
+import { delimiter, dirname, join } from 'node:path'
 
 import { root, tempDir } from './helpers.js'
 
@@ -35,10 +36,18 @@ const platformPackage = `${manifest.name}-${target}`
 
 /** npm's own entry script, run by the node on the restricted PATH. */
 function npmCli(): string {
+  const onPath = (process.env.PATH ?? '').split(delimiter).map((dir) => {
+    try {
+      return realpathSync(join(dir, 'npm')) // a symlink to npm-cli.js, except on Windows
+    } catch {
+      return undefined
+    }
+  })
   const candidates = [
-    process.env.npm_execpath,
+    process.env.npm_execpath, // set by `npm test`
     join(dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'bin', 'npm-cli.js'),
     join(dirname(process.execPath), 'node_modules', 'npm', 'bin', 'npm-cli.js'),
+    ...onPath, // a Node.js without its own npm (CI's extra versions) runs the one on PATH
   ]
   const found = candidates.find((path) => path?.endsWith('npm-cli.js') && existsSync(path))
   if (found === undefined) throw new Error(`npm-cli.js not found near ${process.execPath}`)
