@@ -6,7 +6,7 @@ import { constants as bufferConstants } from 'node:buffer'
 import { resolve as resolvePath } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
-import * as native from './binding'
+import * as native from './loader'
 
 /** How a file is opened: the `fs` flags a Node.js user knows. */
 export type Mode = 'r' | 'r+' | 'w+'

@@ -1,0 +1,277 @@
+// The zero-compile proof: publish as the workflow does (napi pre-publish writes the root's
+// optionalDependencies), pack the root and this machine's platform package, and install both
+// into a fresh project offline with nothing on PATH but node and npm. Then the package must
+// load with require and import, type-check as a TypeScript dependency, and map a real file;
+// and installed without its platform package it must fail with the clear error.
+
+import test from 'ava'
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process'
+import {
+  copyFileSync,
+  cpSync,
+  existsSync,
+  linkSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs'
+import { delimiter, dirname, join } from 'node:path'
+
+import { root, tempDir } from './helpers.js'
+
+const windows = process.platform === 'win32'
+const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+  name: string
+  version: string
+  files: string[]
+}
+
+/** This machine's target, from the binary `npm run build` (or CI's artifact) put in the root. */
+const build = readdirSync(root).find((name) => /^memmap\..+\.node$/.test(name))
+const target = build?.slice('memmap.'.length, -'.node'.length) ?? ''
+const platformPackage = `${manifest.name}-${target}`
+
+/** npm's own entry script, run by the node on the restricted PATH. */
+function npmCli(): string {
+  const onPath = (process.env.PATH ?? '').split(delimiter).map((dir) => {
+    try {
+      return realpathSync(join(dir, 'npm')) // a symlink to npm-cli.js, except on Windows
+    } catch {
+      return undefined
+    }
+  })
+  const candidates = [
+    process.env.npm_execpath, // set by `npm test`
+    join(dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'bin', 'npm-cli.js'),
+    join(dirname(process.execPath), 'node_modules', 'npm', 'bin', 'npm-cli.js'),
+    ...onPath, // a Node.js without its own npm (CI's extra versions) runs the one on PATH
+  ]
+  const found = candidates.find((path) => path?.endsWith('npm-cli.js') && existsSync(path))
+  if (found === undefined) throw new Error(`npm-cli.js not found near ${process.execPath}`)
+  return found
+}
+
+const work = tempDir()
+const bin = join(work, 'bin')
+const env: NodeJS.ProcessEnv = {
+  // Nothing else: no cargo, rustc, cc, make or python3 can be found, not even sh, so any
+  // lifecycle script of an installed package (install, postinstall, prepare) would fail the install.
+  PATH: bin,
+  HOME: join(work, 'home'),
+  USERPROFILE: join(work, 'home'),
+  TMPDIR: join(work, 'tmp'),
+  TEMP: join(work, 'tmp'),
+  TMP: join(work, 'tmp'),
+  ...(windows
+    ? {
+        SystemRoot: process.env.SystemRoot,
+        ComSpec: process.env.ComSpec,
+        APPDATA: join(work, 'home'),
+        LOCALAPPDATA: join(work, 'home'),
+      }
+    : {}),
+  npm_config_cache: join(work, 'npm-cache'), // empty: nothing cached from earlier runs
+  npm_config_registry: 'http://127.0.0.1:9/', // nothing listens there: a registry request fails at once
+  npm_config_update_notifier: 'false',
+}
+
+/** Runs `node` or `npm` from the restricted PATH, in `cwd`. */
+function run(command: 'node' | 'npm', args: string[], cwd: string): SpawnSyncReturns<string> {
+  const [file, argv] =
+    command === 'node'
+      ? [join(bin, windows ? 'node.exe' : 'node'), args]
+      : windows
+        ? [join(bin, 'node.exe'), [npmCli(), ...args]]
+        : [join(bin, 'npm'), args] // the symlink to npm-cli.js, whose `#!/usr/bin/env node` finds bin/node
+  return spawnSync(file, argv, { cwd, env, encoding: 'utf8', timeout: 120_000 })
+}
+
+function ok(result: SpawnSyncReturns<string>, what: string): string {
+  if (result.status !== 0) {
+    throw new Error(`${what} failed (${result.status ?? result.signal}):\n${result.stdout}\n${result.stderr}`)
+  }
+  return result.stdout
+}
+
+const stage = join(work, 'stage')
+const installed = join(work, 'installed')
+const omitted = join(work, 'omitted')
+let installOutput = ''
+let prePublished: { optionalDependencies?: Record<string, string> } = {}
+
+test.before(() => {
+  if (build === undefined) throw new Error(`no memmap.<target>.node in ${root}: run npm run build first`)
+  for (const dir of [bin, stage, env.HOME!, env.TMPDIR!, installed, omitted]) mkdirSync(dir, { recursive: true })
+  if (windows) {
+    try {
+      linkSync(process.execPath, join(bin, 'node.exe'))
+    } catch {
+      copyFileSync(process.execPath, join(bin, 'node.exe'))
+    }
+  } else {
+    symlinkSync(process.execPath, join(bin, 'node'))
+    symlinkSync(npmCli(), join(bin, 'npm'))
+  }
+
+  // What the publish job has: the built facade and the npm/ directories, one binary in each. The
+  // other targets' binaries are stand-ins (pre-publish checks every target has one); only this
+  // machine's real one is packed.
+  for (const file of [...manifest.files, 'package.json']) {
+    if (existsSync(join(root, file))) copyFileSync(join(root, file), join(stage, file))
+  }
+  cpSync(join(root, 'npm'), join(stage, 'npm'), { recursive: true })
+  for (const dir of readdirSync(join(stage, 'npm'))) {
+    writeFileSync(join(stage, 'npm', dir, `memmap.${dir}.node`), 'a stand-in: this test packs only its own target\n')
+  }
+  copyFileSync(join(root, build), join(stage, 'npm', target, build))
+
+  // The publish job's `napi pre-publish`, without publishing: it writes optionalDependencies.
+  ok(
+    spawnSync(
+      process.execPath,
+      [
+        join(root, 'node_modules', '@napi-rs', 'cli', 'dist', 'cli.js'),
+        'pre-publish',
+        '-t',
+        'npm',
+        '--skip-optional-publish',
+        '--no-gh-release',
+      ],
+      { cwd: stage, encoding: 'utf8', timeout: 120_000 },
+    ),
+    'napi pre-publish',
+  )
+  prePublished = JSON.parse(readFileSync(join(stage, 'package.json'), 'utf8')) as typeof prePublished
+
+  // --ignore-scripts: packing must not run `prepare` (it would compile); with this PATH it could not.
+  ok(run('npm', ['pack', '--ignore-scripts', '--pack-destination', work], stage), 'npm pack (root)')
+  ok(run('npm', ['pack', '--ignore-scripts', '--pack-destination', work], join(stage, 'npm', target)), 'npm pack (platform)')
+  const rootTarball = join(work, `${manifest.name}-${manifest.version}.tgz`)
+  const platformTarball = join(work, `${platformPackage}-${manifest.version}.tgz`)
+
+  const flags = ['install', '--offline', '--no-audit', '--no-fund']
+  for (const project of [installed, omitted]) {
+    writeFileSync(join(project, 'package.json'), '{ "name": "consumer", "version": "1.0.0", "private": true }\n')
+  }
+  installOutput = ok(run('npm', [...flags, rootTarball, platformTarball], installed), 'npm install')
+  ok(run('npm', [...flags, '--omit=optional', rootTarball], omitted), 'npm install --omit=optional')
+})
+
+test('the root napi pre-publish writes lists every platform package at the exact version', (t) => {
+  const deps = prePublished.optionalDependencies ?? {}
+  t.deepEqual(Object.keys(deps).toSorted(), readdirSync(join(root, 'npm')).map((dir) => `${manifest.name}-${dir}`).toSorted())
+  for (const [name, version] of Object.entries(deps)) t.is(version, manifest.version, name)
+})
+
+test('npm installs both tarballs offline with only node and npm on PATH, and builds nothing', (t) => {
+  t.deepEqual(readdirSync(bin).toSorted(), windows ? ['node.exe'] : ['node', 'npm'])
+  t.regex(installOutput, /added 2 packages/)
+  const memmap = join(installed, 'node_modules', manifest.name)
+  // Exactly what was published: no binary, no build output appeared in the root package.
+  t.false(readdirSync(memmap).some((name) => name.endsWith('.node') || name === 'target'))
+  t.deepEqual(readdirSync(join(installed, 'node_modules', platformPackage)).toSorted(), [build!, 'README.md', 'package.json'].toSorted())
+})
+
+/** Runs `source` with node in the installed project and parses the JSON it prints last. */
+function inProject<T>(source: string, args: string[] = ['-e'], project = installed): T {
+  const out = ok(run('node', [...args, source], project), 'node')
+  return JSON.parse(out.trim().split('\n').pop()!) as T
+}
+
+const MAP_ONE_FILE = `
+  const fs = require('node:fs'), path = require('node:path'), os = require('node:os')
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'consumer-')), 'data.bin')
+  const bytes = Buffer.from(Array.from({ length: 10000 }, (_, i) => (i * 7919) & 0xff))
+  fs.writeFileSync(file, bytes)
+  const m = memmap.openSync(file, { mode: 'r+' })
+  const copy = Buffer.alloc(bytes.length)
+  const read = m.read(copy)
+  const same = m.buffer.equals(bytes) && copy.equals(bytes)
+  m.buffer[0] = 42
+  m.flush()
+  m.close()
+  const binary = Object.keys(require.cache).find((p) => p.endsWith('.node'))
+  console.log(JSON.stringify({ read, same, written: fs.readFileSync(file)[0], binary, closed: m.closed }))
+`
+
+test('require() loads the platform package and maps a real file, read back both ways', (t) => {
+  const result = inProject<{ read: number; same: boolean; written: number; binary: string; closed: boolean }>(
+    `const memmap = require('memmap')\n${MAP_ONE_FILE}`,
+  )
+  t.like(result, { read: 10000, same: true, written: 42, closed: true })
+  t.true(result.binary.includes(join('node_modules', platformPackage)), result.binary)
+})
+
+test('ESM import gives the same names as require()', (t) => {
+  const result = inProject<{ esm: string[]; cjs: string[]; same: boolean }>(
+    `import * as esm from 'memmap'
+     import { createRequire } from 'node:module'
+     const cjs = createRequire(import.meta.url)('memmap')
+     console.log(JSON.stringify({ esm: Object.keys(esm).toSorted(), cjs: Object.keys(cjs).toSorted(), same: esm.openSync === cjs.openSync }))`,
+    ['--input-type=module', '-e'],
+  )
+  t.deepEqual(result.esm, result.cjs)
+  t.true(result.esm.includes('openSync'))
+  t.true(result.same)
+})
+
+test('a TypeScript consumer type-checks against the shipped index.d.ts', (t) => {
+  const consumer = `
+    import { openSync, open, pageSize, type Mapping, type OpenOptions } from 'memmap'
+    const options: OpenOptions = { mode: 'r', offset: 0n, populate: true }
+    const m: Mapping = openSync(new URL('file:///etc/hostname'), options)
+    const first: number | undefined = m.buffer[0]
+    const pages: number = Math.ceil(m.length / pageSize)
+    m.close()
+    export const later: Promise<Mapping> = open('data.bin')
+    // The types are real, not any: each of these must be an error.
+    // @ts-expect-error a number is not a path
+    openSync(42)
+    // @ts-expect-error 'a' is not a mode
+    openSync('data.bin', { mode: 'a' })
+    // @ts-expect-error kind is read-only
+    m.kind = 'file'
+    export { first, pages }
+  `
+  writeFileSync(join(installed, 'consumer.ts'), consumer)
+  writeFileSync(join(installed, 'consumer.mts'), consumer.replace("export const later", 'export const later2'))
+  writeFileSync(
+    join(installed, 'tsconfig.json'),
+    JSON.stringify({
+      compilerOptions: {
+        strict: true,
+        noEmit: true,
+        module: 'nodenext',
+        moduleResolution: 'nodenext',
+        target: 'es2022',
+        skipLibCheck: false,
+        typeRoots: [join(root, 'node_modules', '@types')],
+        types: ['node'],
+      },
+      files: ['consumer.ts', 'consumer.mts'],
+    }),
+  )
+  const tsc = run('node', [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], installed)
+  t.is(tsc.status, 0, tsc.stdout + tsc.stderr)
+})
+
+test('installed without its platform package, memmap fails with the clear error and the cause', (t) => {
+  t.false(existsSync(join(omitted, 'node_modules', platformPackage)))
+  const error = inProject<{ code: string; message: string; packageName: string; cause: string }>(
+    `try { require('memmap'); console.log('{}') } catch (e) {
+       console.log(JSON.stringify({ code: e.code, message: e.message, packageName: e.packageName, cause: e.cause && e.cause.code }))
+     }`,
+    ['-e'],
+    omitted,
+  )
+  t.is(error.code, 'ERR_MMAP_NO_BINDING')
+  t.is(error.packageName, platformPackage)
+  t.is(error.cause, 'MODULE_NOT_FOUND')
+  t.true(error.message.includes(`${process.platform} ${process.arch}`), error.message)
+  t.true(error.message.includes(`${platformPackage} is not installed`), error.message)
+  t.true(error.message.includes('--omit=optional'), error.message)
+  t.true(error.message.includes('npm run build'), error.message)
+})
