@@ -56,7 +56,7 @@ test('Buffers handed out before a resize are detached; buffer is made anew over 
   t.is(whole.byteLength, 0)
   t.is(view.byteLength, 0)
   t.is(words.length, 0)
-  t.is(words[0], undefined)
+  t.is(words[0] as number | undefined, undefined)
   t.not(m.buffer, whole)
   t.is(m.buffer.length, 64 * pageSize)
   t.is(m.buffer, m.buffer)
