@@ -9,16 +9,26 @@
 //!   into the mapping holds a clone; `close()` unmaps at once and later calls fail with
 //!   [`Error::Closed`] instead of touching freed memory.
 //! - [`Error`]: errors that carry what Node's `fs` errors carry (`code`, `errno`, `syscall`, `path`).
+//! - Named shared memory ([`Map::create_shared`], [`Map::open_shared`], [`unlink_shared`]) and
+//!   atomics on mapped words that work across processes ([`Map::load_i32`] and friends,
+//!   [`Handle::wait`], [`Handle::notify`]).
 //! - `os`: the few platform facts and conversions, one small module per platform.
 
+mod atomics;
 mod error;
 mod handle;
 mod map;
 mod os;
 mod range;
+mod shm;
+mod wait;
 
 pub use error::{Error, Result};
 pub use handle::Handle;
 pub use map::{Kind, Map, Mode, OpenOptions};
 pub use os::{allocation_granularity, page_size};
 pub use range::page_range;
+
+pub use atomics::Rmw;
+pub use shm::{check_name as check_shared_name, unlink_shared};
+pub use wait::WaitResult;

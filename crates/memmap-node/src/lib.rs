@@ -4,6 +4,7 @@
 //! and the core checks every range again.
 
 mod errors;
+mod shared;
 mod views;
 
 use std::cell::RefCell;
@@ -15,6 +16,7 @@ use napi::{sys, Env, Result, Task};
 use napi_derive::napi;
 
 use errors::{coded_error, to_js, ErrorClass};
+pub use shared::{create_shared, open_shared, unlink_shared};
 use views::{ViewError, Views};
 
 /// Options, already validated and defaulted by the facade.
