@@ -91,15 +91,27 @@ pub fn create(name: &str, length: usize, exclusive: bool) -> Result<Map> {
 /// Grows the object to at least `length` bytes, never shrinking it, even when several processes
 /// create it at once.
 fn grow(file: &File, length: u64, path: Option<&str>) -> Result<()> {
-    let fd = file.as_raw_fd();
     // Two creators must not interleave stat and ftruncate (one could shrink what the other
     // grew): hold an exclusive lock around them where the system locks shm objects (Linux's
     // tmpfs does). Elsewhere the re-check below still catches a lost race.
     #[cfg(any(target_os = "linux", target_os = "android"))]
-    // SAFETY: plain flock on a descriptor `file` owns; released when it is closed.
+    // SAFETY: plain flock on a descriptor `file` owns.
     unsafe {
-        libc::flock(fd, libc::LOCK_EX);
+        libc::flock(file.as_raw_fd(), libc::LOCK_EX);
     }
+    let grown = grow_locked(file, length, path);
+    // Unlocked explicitly: closing the descriptor would not do it, since the mapping made next
+    // keeps the open file description (which owns the lock) alive.
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    // SAFETY: as above.
+    unsafe {
+        libc::flock(file.as_raw_fd(), libc::LOCK_UN);
+    }
+    grown
+}
+
+fn grow_locked(file: &File, length: u64, path: Option<&str>) -> Result<()> {
+    let fd = file.as_raw_fd();
     let size = stat(file, path)?.st_size as u64;
     if size < length {
         // SAFETY: plain ftruncate on a descriptor `file` owns.
