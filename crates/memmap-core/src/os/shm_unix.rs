@@ -71,7 +71,7 @@ pub fn create(name: &str, length: usize, exclusive: bool) -> Result<Map> {
     let fd = file.as_raw_fd();
     if created {
         // The umask may have taken bits away from 0600; put exactly 0600 back. It can only
-        // have narrowed the mode, so failing here (macOS refuses fchmod on shm objects) leaves
+        // have narrowed the mode, so failing here (macOS may refuse fchmod on shm objects) leaves
         // the object no more open than asked.
         let mode = stat(&file, path)?.st_mode & 0o777;
         if mode != 0o600 {
