@@ -46,6 +46,7 @@ impl Map {
             guard: None,
             _budget: budget,
             region,
+            section: None,
             kind: Kind::Anonymous,
             mode: Mode::ReadWrite,
             path: None,

@@ -1,23 +1,43 @@
 //! A closable, shareable owner of a [`Map`].
+//!
+//! # Safety
+//! [`Handle::wait`] sleeps on a word of the mapping without holding the lock. The word stays
+//! mapped meanwhile because the sleeper is registered in [`Sleepers`] before the lock is
+//! released, and [`Handle::close`] and [`Handle::with_mut`] (the only ways the pages go away
+//! while a clone lives, and a sleeper holds one) evict every registered sleeper before they
+//! let the old pages go.
 
+use std::sync::atomic::{AtomicI32, Ordering::SeqCst};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::Duration;
 
 use crate::error::{Error, Result};
 use crate::map::Map;
+use crate::wait::{sleep, Sleepers, Slept, WaitResult};
 
 /// Shared ownership of one mapping. Clones share it; the pages are unmapped when the last clone
 /// is dropped or, earlier, by [`Handle::close`].
 ///
 /// Calls on the JavaScript thread and on background threads (flushing, opening) take the lock
 /// for the whole of their work, so `close` waits for them rather than pulling the pages away
-/// under them.
+/// under them. Sleepers in [`Handle::wait`] are the exception: they hold no lock, and `close`
+/// wakes them instead.
 #[derive(Clone, Debug)]
-pub struct Handle(Arc<RwLock<Option<Map>>>);
+pub struct Handle(Arc<Inner>);
+
+#[derive(Debug)]
+struct Inner {
+    map: RwLock<Option<Map>>,
+    sleepers: Sleepers,
+}
 
 impl Handle {
     /// Takes ownership of `map`.
     pub fn new(map: Map) -> Self {
-        Handle(Arc::new(RwLock::new(Some(map))))
+        Handle(Arc::new(Inner {
+            map: RwLock::new(Some(map)),
+            sleepers: Sleepers::default(),
+        }))
     }
 
     /// Runs `f` on the live mapping, or fails with [`Error::Closed`].
@@ -29,17 +49,30 @@ impl Handle {
     }
 
     /// Runs `f` with the mapping borrowed mutably (remapping), or fails with [`Error::Closed`].
+    /// Sleepers in [`Handle::wait`] are woken first (they return `Ok`), since `f` may move the
+    /// pages they sleep on.
     pub fn with_mut<T>(&self, f: impl FnOnce(&mut Map) -> Result<T>) -> Result<T> {
-        match self.write().as_mut() {
-            Some(map) => f(map),
+        let mut guard = self.write();
+        match guard.as_mut() {
+            Some(map) => {
+                self.0.sleepers.evict();
+                f(map)
+            }
             None => Err(Error::Closed),
         }
     }
 
-    /// Unmaps now. Returns whether the mapping was still open. Idempotent.
+    /// Unmaps now, after waking every sleeper in [`Handle::wait`] (they fail with
+    /// [`Error::Closed`]). Returns whether the mapping was still open. Idempotent.
     pub fn close(&self) -> bool {
-        // Dropped outside the lock would be nicer for waiters, but unmapping is quick.
-        self.write().take().is_some()
+        let mut guard = self.write();
+        let map = guard.take();
+        if map.is_some() {
+            self.0.sleepers.evict();
+        }
+        drop(guard);
+        // Unmapped here, outside the lock.
+        map.is_some()
     }
 
     /// Whether [`Handle::close`] ran.
@@ -47,15 +80,58 @@ impl Handle {
         self.read().is_none()
     }
 
+    /// `Atomics.wait` on the Int32 at `offset`: sleeps while it holds `expected`, until a
+    /// [`Handle::notify`] from any thread or process, or `timeout` (`None`: no limit).
+    ///
+    /// Holds no lock while it sleeps. Fails with [`Error::Closed`] if the mapping is closed,
+    /// before or during the wait.
+    pub fn wait(
+        &self,
+        offset: usize,
+        expected: i32,
+        timeout: Option<Duration>,
+    ) -> Result<WaitResult> {
+        let (word, generation) = {
+            let guard = self.read();
+            let map = guard.as_ref().ok_or(Error::Closed)?;
+            let word = map.atomic_i32(offset)?;
+            if word.load(SeqCst) != expected {
+                return Ok(WaitResult::NotEqual);
+            }
+            if timeout.is_some_and(|t| t.is_zero()) {
+                return Ok(WaitResult::TimedOut);
+            }
+            (word.as_ptr(), self.0.sleepers.enter(word))
+        };
+        // SAFETY: `word` was checked by `atomic_i32` to be an aligned word of the mapping, and
+        // it stays mapped until this sleeper leaves `sleepers` (module safety paragraph).
+        let word = unsafe { AtomicI32::from_ptr(word) };
+        let slept = sleep(word, expected, timeout, &self.0.sleepers, generation);
+        self.0.sleepers.leave(word);
+        match slept {
+            Slept::Done(result) => Ok(result),
+            Slept::Evicted if self.is_closed() => Err(Error::Closed),
+            Slept::Evicted => Ok(WaitResult::Ok),
+        }
+    }
+
+    /// `Atomics.notify` on the Int32 at `offset`: wakes up to `count` sleepers in every thread
+    /// and process. Returns how many woke where the system says (0 where sleepers poll).
+    pub fn notify(&self, offset: usize, count: u32) -> Result<u32> {
+        self.with(|map| Ok(crate::os::address::wake(map.atomic_i32(offset)?, count)))
+    }
+
     fn read(&self) -> RwLockReadGuard<'_, Option<Map>> {
         // A panic while holding the lock leaves the map itself intact; keep using it.
         self.0
+            .map
             .read()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn write(&self) -> RwLockWriteGuard<'_, Option<Map>> {
         self.0
+            .map
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }

@@ -11,9 +11,13 @@
 //! - Memory control ([`Map::advise`], [`Map::lock`], [`Map::residency`], [`Map::prefetch`]),
 //!   [`Map::resize`] and [`Map::anonymous`], each in its own module.
 //! - [`Error`]: errors that carry what Node's `fs` errors carry (`code`, `errno`, `syscall`, `path`).
+//! - Named shared memory ([`Map::create_shared`], [`Map::open_shared`], [`unlink_shared`]) and
+//!   atomics on mapped words that work across processes ([`Map::load_i32`] and friends,
+//!   [`Handle::wait`], [`Handle::notify`]).
 //! - `os`: the few platform facts and conversions, one small module per platform.
 
 mod anon;
+mod atomics;
 mod budget;
 mod control;
 mod error;
@@ -23,6 +27,8 @@ mod map;
 mod os;
 mod range;
 mod resize;
+mod shm;
+mod wait;
 
 pub use anon::AnonymousOptions;
 pub use budget::limit as mapping_limit;
@@ -32,3 +38,7 @@ pub use handle::Handle;
 pub use map::{Kind, Map, Mode, OpenOptions};
 pub use os::{allocation_granularity, page_size};
 pub use range::page_range;
+
+pub use atomics::Rmw;
+pub use shm::{check_name as check_shared_name, unlink_shared};
+pub use wait::WaitResult;

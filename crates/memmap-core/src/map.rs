@@ -102,6 +102,9 @@ pub struct Map {
     pub(crate) _budget: Option<Reservation>,
     /// `None` for a mapping of length 0, which maps nothing.
     pub(crate) region: Option<MmapMut>,
+    /// Named shared memory on Windows: a view of a named section, which memmap2 cannot make;
+    /// `region` is then `None`. Always `None` elsewhere (the type is empty there).
+    pub(crate) section: Option<crate::os::shm::Section>,
     pub(crate) kind: Kind,
     pub(crate) mode: Mode,
     pub(crate) path: Option<String>,
@@ -228,6 +231,7 @@ impl Map {
                 .map(|region| Registration::new(region.as_ptr(), len)),
             _budget: budget,
             region,
+            section: None,
             kind: Kind::File,
             mode,
             path: Some(shown),
@@ -287,9 +291,12 @@ impl Map {
 
     /// The first mapped byte; dangling (but non-null and aligned) for an empty mapping.
     pub fn as_ptr(&self) -> NonNull<u8> {
-        match &self.region {
-            Some(region) => NonNull::new(region.as_ptr().cast_mut()).unwrap_or(NonNull::dangling()),
-            None => NonNull::dangling(),
+        match (&self.region, &self.section) {
+            (Some(region), _) => {
+                NonNull::new(region.as_ptr().cast_mut()).unwrap_or(NonNull::dangling())
+            }
+            (None, Some(section)) => section.as_ptr(),
+            (None, None) => NonNull::dangling(),
         }
     }
 

@@ -5,6 +5,7 @@
 
 pub mod control;
 mod errors;
+mod shared;
 mod views;
 
 use std::cell::RefCell;
@@ -16,6 +17,7 @@ use napi::{sys, Env, Result, Task};
 use napi_derive::napi;
 
 use errors::{coded_error, to_js, ErrorClass};
+pub use shared::{create_shared, open_shared, unlink_shared};
 use views::{ViewError, Views};
 
 /// Options, already validated and defaulted by the facade.

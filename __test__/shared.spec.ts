@@ -1,0 +1,292 @@
+import test, { type ExecutionContext } from 'ava'
+import { spawn } from 'node:child_process'
+import { statSync } from 'node:fs'
+import { readFile } from 'node:fs/promises'
+import { Worker } from 'node:worker_threads'
+
+import { createShared, openShared, unlinkShared } from '../index.js'
+import { root, runChild, tempFile } from './helpers.js'
+
+let counter = 0
+/** A name unique to this run, unlinked when the test ends. */
+function uniqueName(t: ExecutionContext): string {
+  const name = `mmjs-${process.pid}-${counter++}`
+  t.teardown(() => {
+    unlinkShared(name)
+  })
+  return name
+}
+
+interface Exit {
+  status: number | null
+  stdout: string
+  stderr: string
+}
+
+/** Runs `source` in a child Node.js process with `memmap` bound; resolves when it exits. */
+function child(source: string, env: NodeJS.ProcessEnv = {}): Promise<Exit> {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(process.execPath, ['-e', `const memmap = require(${JSON.stringify(root)});\n${source}`], {
+      env: { ...process.env, ...env },
+    })
+    let stdout = ''
+    let stderr = ''
+    proc.stdout.on('data', (chunk) => (stdout += chunk))
+    proc.stderr.on('data', (chunk) => (stderr += chunk))
+    proc.on('error', reject)
+    proc.on('close', (status) => resolve({ status, stdout, stderr }))
+  })
+}
+
+function ok(t: ExecutionContext, exit: Exit): void {
+  t.is(exit.status, 0, exit.stderr)
+}
+
+test('4 processes × 50,000 add and add64 on one counter count exactly', async (t) => {
+  const name = uniqueName(t)
+  const m = createShared(name, 4096)
+  const adder = `
+    const a = memmap.openShared(${JSON.stringify(name)}).atomics
+    for (let i = 0; i < 50000; i++) { a.add(0, 1); a.add64(8, 3n) }`
+  const exits = await Promise.all([1, 2, 3, 4].map(() => child(adder)))
+  for (const exit of exits) ok(t, exit)
+  t.is(m.atomics.load(0), 200_000)
+  t.is(m.atomics.load64(8), 600_000n)
+  m.close()
+})
+
+test('ping-pong: 1,000 round trips between two processes with wait/notify', async (t) => {
+  const name = uniqueName(t)
+  const m = createShared(name, 4096)
+  // Word 0 counts turns: the pinger moves it from even to odd, the ponger from odd to even.
+  const player = (first: number) => `
+    const a = memmap.openShared(${JSON.stringify(name)}).atomics
+    for (let turn = ${first}; turn < 2000; turn += 2) {
+      let seen
+      while ((seen = a.load(0)) !== turn) a.wait(0, seen)
+      a.store(0, turn + 1)
+      a.notify(0)
+    }`
+  const [ping, pong] = await Promise.all([child(player(0)), child(player(1))])
+  ok(t, ping)
+  ok(t, pong)
+  t.is(m.atomics.load(0), 2000)
+  m.close()
+})
+
+test('waitAsync is woken by a notify from another process', async (t) => {
+  const name = uniqueName(t)
+  const m = createShared(name, 4096)
+  const waiting = m.atomics.waitAsync(4, 0)
+  // The child notifies until it has woken someone, without changing the value: only a wake
+  // that crosses processes can settle the promise.
+  const exit = await child(`
+    const a = memmap.openShared(${JSON.stringify(name)}).atomics
+    while (a.notify(4) === 0) {}`)
+  ok(t, exit)
+  t.is(await waiting, 'ok')
+  t.is(m.atomics.load(4), 0)
+  m.close()
+})
+
+test('100 pending waitAsync calls hold no thread-pool thread: fs.promises.readFile completes', async (t) => {
+  const name = uniqueName(t)
+  const m = createShared(name, 4096)
+  const pending = Array.from({ length: 100 }, () => m.atomics.waitAsync(0, 0))
+  // The libuv pool has 4 threads: a wait that held one would starve these reads for ever.
+  const path = tempFile('hello')
+  const reads = await Promise.all(Array.from({ length: 8 }, () => readFile(path, 'utf8')))
+  t.deepEqual(reads, Array(8).fill('hello'))
+  m.close()
+  const settled = await Promise.allSettled(pending)
+  for (const outcome of settled) {
+    t.is(outcome.status, 'rejected')
+    t.is((outcome as PromiseRejectedResult).reason.code, 'ERR_MMAP_CLOSED')
+  }
+})
+
+test('a process exits with waitAsync calls pending', (t) => {
+  const name = `mmjs-${process.pid}-exit-${counter++}`
+  const exit = runChild(`
+    const m = memmap.createShared(${JSON.stringify(name)}, 4096)
+    memmap.unlinkShared(${JSON.stringify(name)})
+    for (let i = 0; i < 10; i++) m.atomics.waitAsync(0, 0)
+    setTimeout(() => process.exit(0), 10)`)
+  t.is(exit.status, 0, exit.stderr)
+})
+
+test('a pending waitAsync keeps the process alive until close() rejects it', (t) => {
+  const name = `mmjs-${process.pid}-alive-${counter++}`
+  const exit = runChild(`
+    const m = memmap.createShared(${JSON.stringify(name)}, 4096)
+    memmap.unlinkShared(${JSON.stringify(name)})
+    m.atomics.waitAsync(0, 0).then((r) => console.log('resolved', r), (e) => console.log('rejected', e.code))
+    setTimeout(() => m.close(), 50)`)
+  t.is(exit.status, 0, exit.stderr)
+  t.is(exit.stdout.trim(), 'rejected ERR_MMAP_CLOSED')
+})
+
+test('wait and waitAsync: not-equal and timed-out', async (t) => {
+  const m = createShared(uniqueName(t), 64)
+  const a = m.atomics
+  a.store(0, 5)
+  t.is(a.wait(0, 4), 'not-equal')
+  t.is(a.wait(0, 5, 1), 'timed-out')
+  t.is(a.wait(0, 5, 0), 'timed-out')
+  t.is(a.wait(0, 5, -1), 'timed-out')
+  t.is(await a.waitAsync(0, 4), 'not-equal')
+  t.is(await a.waitAsync(0, 5, 1), 'timed-out')
+  t.is(await a.waitAsync(0, 5, 0), 'timed-out')
+  t.is(a.notify(0), 0)
+  m.close()
+  t.throws(() => a.wait(0, 5), { code: 'ERR_MMAP_CLOSED' })
+  await t.throwsAsync(a.waitAsync(0, 5), { code: 'ERR_MMAP_CLOSED' })
+  t.throws(() => a.load(0), { code: 'ERR_MMAP_CLOSED' })
+  t.throws(() => a.add(0, 1), { code: 'ERR_MMAP_CLOSED' })
+})
+
+test('atomics have Int32 and BigInt64 semantics', (t) => {
+  const m = createShared(uniqueName(t), 64)
+  const a = m.atomics
+  t.is(m.atomics, a)
+  t.is(a.store(0, 2 ** 31), 2 ** 31)
+  t.is(a.load(0), -(2 ** 31))
+  t.is(a.exchange(0, 7), -(2 ** 31))
+  t.is(a.add(0, 3), 7)
+  t.is(a.sub(0, 20), 10)
+  t.is(a.load(0), -10)
+  t.is(a.and(0, 0xff), -10)
+  t.is(a.or(0, 1), 0xf6)
+  t.is(a.xor(0, 0xff), 0xf7)
+  t.is(a.compareExchange(0, 8, 99), 8)
+  t.is(a.load(0), 99)
+  t.is(a.compareExchange(0, 1, 5), 99)
+  t.is(a.load(0), 99)
+  t.is(m.buffer.readInt32LE(0), 99) // the same bytes, little-endian as on every target
+  t.is(a.store64(8, 2n ** 64n + 5n), 2n ** 64n + 5n)
+  t.is(a.load64(8), 5n)
+  t.is(a.add64(8, 2n ** 63n - 5n), 5n)
+  t.is(a.load64(8), -(2n ** 63n))
+  t.is(a.compareExchange64(8, -(2n ** 63n), 1n), -(2n ** 63n))
+  t.is(a.load64(8), 1n)
+  m.close()
+})
+
+test('atomics check byteOffset and values', (t) => {
+  const m = createShared(uniqueName(t), 64)
+  const a = m.atomics
+  for (const bad of [2, 61, 64, -4, 4.5, NaN, Infinity]) {
+    t.throws(() => a.load(bad), { instanceOf: RangeError, code: 'ERR_OUT_OF_RANGE' }, String(bad))
+    t.throws(() => a.add(bad, 1), { instanceOf: RangeError, code: 'ERR_OUT_OF_RANGE' }, String(bad))
+  }
+  t.throws(() => a.load64(60), { instanceOf: RangeError, code: 'ERR_OUT_OF_RANGE' })
+  t.throws(() => a.load64(4), { instanceOf: RangeError, code: 'ERR_OUT_OF_RANGE' })
+  t.throws(() => a.load('0' as unknown as number), { instanceOf: TypeError, code: 'ERR_INVALID_ARG_TYPE' })
+  t.throws(() => a.store(0, '1' as unknown as number), { instanceOf: TypeError, code: 'ERR_INVALID_ARG_TYPE' })
+  t.throws(() => a.store64(0, 1 as unknown as bigint), { instanceOf: TypeError, code: 'ERR_INVALID_ARG_TYPE' })
+  t.throws(() => a.wait(0, 0, '1' as unknown as number), { instanceOf: TypeError, code: 'ERR_INVALID_ARG_TYPE' })
+  t.throws(() => a.notify(0, '1' as unknown as number), { instanceOf: TypeError, code: 'ERR_INVALID_ARG_TYPE' })
+  t.is(a.load(60), 0)
+  m.close()
+})
+
+test('createShared: exclusive on an existing name is EEXIST; the object is owner-only (0600)', (t) => {
+  const name = uniqueName(t)
+  const m = createShared(name, 4096, { exclusive: true })
+  const exists = t.throws(() => createShared(name, 4096, { exclusive: true }), { code: 'EEXIST' }) as NodeJS.ErrnoException
+  t.is(exists.syscall, process.platform === 'win32' ? 'CreateFileMapping' : 'shm_open')
+  t.is(exists.path, name)
+  t.is(m.kind, 'shared')
+  t.is(m.mode, 'r+')
+  t.is(m.path, name)
+  t.is(m.length, 4096)
+  if (process.platform === 'linux') t.is(statSync(`/dev/shm/${name}`).mode & 0o777, 0o600)
+  // Without exclusive it opens the same bytes, growing only.
+  m.atomics.store(0, 42)
+  const again = createShared(name, 100)
+  t.is(again.length, 100)
+  t.is(again.atomics.load(0), 42)
+  t.is(openShared(name).length, 4096)
+  m.close()
+  again.close()
+})
+
+test('names that could leave the namespace are TypeError ERR_INVALID_ARG_VALUE', (t) => {
+  for (const bad of ['', '.', '..', 'a/b', '/a', 'a\0b', '-a', 'x'.repeat(31)]) {
+    t.throws(() => createShared(bad, 4096), { instanceOf: TypeError, code: 'ERR_INVALID_ARG_VALUE' }, JSON.stringify(bad))
+    t.throws(() => openShared(bad), { instanceOf: TypeError, code: 'ERR_INVALID_ARG_VALUE' })
+    t.throws(() => unlinkShared(bad), { instanceOf: TypeError, code: 'ERR_INVALID_ARG_VALUE' })
+  }
+  t.throws(() => createShared(1 as unknown as string, 4096), { instanceOf: TypeError, code: 'ERR_INVALID_ARG_TYPE' })
+  t.throws(() => createShared('ok', 0), { instanceOf: RangeError, code: 'ERR_OUT_OF_RANGE' })
+  const longest = uniqueName(t).padEnd(30, 'x')
+  t.teardown(() => {
+    unlinkShared(longest)
+  })
+  createShared(longest, 1).close()
+  t.pass()
+})
+
+test('unlinkShared then openShared is ENOENT; unlinkShared of a missing name is false', (t) => {
+  const name = uniqueName(t)
+  const m = createShared(name, 4096)
+  t.true(unlinkShared(name))
+  t.false(unlinkShared(name))
+  const missing = t.throws(() => openShared(name), { code: 'ENOENT' }) as NodeJS.ErrnoException
+  t.is(missing.syscall, 'shm_open')
+  t.is(missing.path, name)
+  t.is(missing.errno, -2)
+  m.atomics.store(0, 1) // the mapping outlives the name
+  t.is(m.atomics.load(0), 1)
+  m.close()
+})
+
+test('openShared readOnly: Buffer writes stay private, write() and atomic writes throw ERR_MMAP_READ_ONLY', (t) => {
+  const name = uniqueName(t)
+  const m = createShared(name, 4096)
+  m.buffer.write('shared', 0)
+  const r = openShared(name, { readOnly: true })
+  t.is(r.mode, 'r')
+  t.is(r.buffer.toString('utf8', 0, 6), 'shared')
+  r.buffer.write('mine', 100)
+  t.is(r.buffer.toString('utf8', 100, 104), 'mine')
+  t.is(m.buffer.toString('utf8', 100, 104), '\0\0\0\0')
+  t.throws(() => r.write(Buffer.from('x')), { code: 'ERR_MMAP_READ_ONLY' })
+  t.throws(() => r.atomics.store(0, 1), { code: 'ERR_MMAP_READ_ONLY' })
+  t.throws(() => r.atomics.add64(8, 1n), { code: 'ERR_MMAP_READ_ONLY' })
+  r.close()
+  m.close()
+})
+
+test('worker threads open the same name: their increments are what the main thread reads', async (t) => {
+  const name = uniqueName(t)
+  const m = createShared(name, 4096)
+  const source = `
+    const { workerData } = require('node:worker_threads')
+    const memmap = require(${JSON.stringify(root)})
+    const a = memmap.openShared(workerData).atomics
+    for (let i = 0; i < 10000; i++) a.add(0, 1)
+    a.add(4, 1)
+    a.notify(4)`
+  const done = m.atomics.waitAsync(4, 0)
+  const workers = [1, 2].map(() => new Worker(source, { eval: true, workerData: name }))
+  await Promise.all(workers.map((w) => new Promise((resolve, reject) => w.on('exit', resolve).on('error', reject))))
+  t.is(await done, 'ok')
+  t.is(m.atomics.load(0), 20_000)
+  t.is(m.atomics.load(4), 2)
+  m.close()
+})
+
+test('atomics work where zero-copy Buffers are refused', (t) => {
+  const name = `mmjs-${process.pid}-nozc-${counter++}`
+  const exit = runChild(
+    `
+    const m = memmap.createShared(${JSON.stringify(name)}, 4096)
+    memmap.unlinkShared(${JSON.stringify(name)})
+    m.atomics.store(8, 3); m.atomics.add(8, 4)
+    console.log(JSON.stringify([m.zeroCopy, m.atomics.load(8), m.atomics.wait(8, 7, 1)]))`,
+    { env: { MEMMAP_NO_EXTERNAL_BUFFERS: '1' } },
+  )
+  t.is(exit.status, 0, exit.stderr)
+  t.is(exit.stdout.trim(), '[false,7,"timed-out"]')
+})

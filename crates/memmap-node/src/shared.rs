@@ -1,0 +1,206 @@
+//! Named shared memory and the atomics of `mapping.atomics`: argument conversion only.
+//! Values arrive checked and converted by the facade (Int32 wrapping, BigInt64 wrapping,
+//! aligned offsets); the core checks offsets again.
+
+use std::time::Duration;
+
+use memmap_core::{Map, Rmw};
+use napi::bindgen_prelude::{i64n, BigInt};
+use napi::{sys, Env, JsValue, Result};
+use napi_derive::napi;
+
+use crate::errors::to_js;
+use crate::{index, NativeMapping};
+
+/// Creates (owner-only) or opens the named object, grown to at least `length`, mapped shared.
+#[napi]
+pub fn create_shared(
+    env: Env,
+    name: String,
+    length: f64,
+    exclusive: bool,
+) -> Result<NativeMapping> {
+    index(length)
+        .and_then(|length| Map::create_shared(&name, length as u64, exclusive))
+        .map(NativeMapping::new)
+        .map_err(|e| to_js(&env, e))
+}
+
+/// Maps the whole existing object: shared, or private copy-on-write with `read_only`.
+#[napi]
+pub fn open_shared(env: Env, name: String, read_only: bool) -> Result<NativeMapping> {
+    Map::open_shared(&name, read_only)
+        .map(NativeMapping::new)
+        .map_err(|e| to_js(&env, e))
+}
+
+/// Removes the name; `false` if there was none.
+#[napi]
+pub fn unlink_shared(env: Env, name: String) -> Result<bool> {
+    memmap_core::unlink_shared(&name).map_err(|e| to_js(&env, e))
+}
+
+/// A timeout in milliseconds (`Infinity` for none, never negative or NaN: the facade sees to it).
+fn timeout_of(milliseconds: f64) -> Option<Duration> {
+    (milliseconds.is_finite() && milliseconds >= 0.0)
+        .then(|| Duration::try_from_secs_f64(milliseconds / 1000.0).ok())
+        .flatten()
+}
+
+#[napi]
+impl NativeMapping {
+    /// `Atomics.load` on the Int32 at `offset`.
+    #[napi]
+    pub fn atomic_load(&self, env: Env, offset: f64) -> Result<i32> {
+        self.with(&env, |map| map.load_i32(index(offset)?))
+    }
+
+    /// `Atomics.store` on the Int32 at `offset`.
+    #[napi]
+    pub fn atomic_store(&self, env: Env, offset: f64, value: i32) -> Result<()> {
+        self.with(&env, |map| map.store_i32(index(offset)?, value))
+    }
+
+    /// `Atomics.add`, `sub`, `and`, `or`, `xor`, `exchange` (op 0 to 5) on the Int32 at
+    /// `offset`: the old value.
+    #[napi]
+    pub fn atomic_rmw(&self, env: Env, op: u32, offset: f64, value: i32) -> Result<i32> {
+        self.with(&env, |map| {
+            let op = Rmw::from_index(op)
+                .ok_or_else(|| memmap_core::Error::InvalidArgument(format!("no atomic op {op}")))?;
+            map.rmw_i32(op, index(offset)?, value)
+        })
+    }
+
+    /// `Atomics.compareExchange` on the Int32 at `offset`.
+    #[napi]
+    pub fn atomic_compare_exchange(
+        &self,
+        env: Env,
+        offset: f64,
+        expected: i32,
+        replacement: i32,
+    ) -> Result<i32> {
+        self.with(&env, |map| {
+            map.compare_exchange_i32(index(offset)?, expected, replacement)
+        })
+    }
+
+    /// `Atomics.load` on the BigInt64 at `offset`.
+    #[napi(ts_return_type = "bigint")]
+    pub fn atomic_load64(&self, env: Env, offset: f64) -> Result<i64n> {
+        self.with(&env, |map| map.load_i64(index(offset)?))
+            .map(i64n)
+    }
+
+    /// `Atomics.store` on the BigInt64 at `offset`.
+    #[napi]
+    pub fn atomic_store64(&self, env: Env, offset: f64, value: BigInt) -> Result<()> {
+        self.with(&env, |map| map.store_i64(index(offset)?, value.get_i64().0))
+    }
+
+    /// `Atomics.add` on the BigInt64 at `offset`: the old value.
+    #[napi(ts_return_type = "bigint")]
+    pub fn atomic_add64(&self, env: Env, offset: f64, value: BigInt) -> Result<i64n> {
+        self.with(&env, |map| map.add_i64(index(offset)?, value.get_i64().0))
+            .map(i64n)
+    }
+
+    /// `Atomics.compareExchange` on the BigInt64 at `offset`.
+    #[napi(ts_return_type = "bigint")]
+    pub fn atomic_compare_exchange64(
+        &self,
+        env: Env,
+        offset: f64,
+        expected: BigInt,
+        replacement: BigInt,
+    ) -> Result<i64n> {
+        self.with(&env, |map| {
+            map.compare_exchange_i64(
+                index(offset)?,
+                expected.get_i64().0,
+                replacement.get_i64().0,
+            )
+        })
+        .map(i64n)
+    }
+
+    /// `Atomics.wait` on the Int32 at `offset`, blocking this thread (holding no lock).
+    #[napi(ts_return_type = "'ok' | 'not-equal' | 'timed-out'")]
+    pub fn atomic_wait(
+        &self,
+        env: Env,
+        offset: f64,
+        expected: i32,
+        timeout: f64,
+    ) -> Result<&'static str> {
+        index(offset)
+            .and_then(|offset| self.handle.wait(offset, expected, timeout_of(timeout)))
+            .map(|result| result.as_str())
+            .map_err(|e| to_js(&env, e))
+    }
+
+    /// `wait` on a thread of its own (not the libuv pool, which it would hold for as long as it
+    /// sleeps), settling the promise on this thread. `close()` rejects it with ERR_MMAP_CLOSED.
+    #[napi(ts_return_type = "Promise<'ok' | 'not-equal' | 'timed-out'>")]
+    pub fn atomic_wait_async(
+        &self,
+        env: Env,
+        offset: f64,
+        expected: i32,
+        timeout: f64,
+    ) -> Result<sys::napi_value> {
+        let offset = index(offset).map_err(|e| to_js(&env, e))?;
+        let timeout = timeout_of(timeout);
+        let (deferred, promise) = env.create_deferred()?;
+        // Settled at once, without a thread, when there is nothing to wait for.
+        let now = self.handle.wait(offset, expected, Some(Duration::ZERO));
+        if !matches!(now, Ok(memmap_core::WaitResult::TimedOut)) || timeout == Some(Duration::ZERO)
+        {
+            deferred.resolve(settle(now));
+            return Ok(promise.raw());
+        }
+        let handle = self.handle.clone();
+        // Kept here too, so that the promise is still rejected if no thread can start.
+        let slot = std::sync::Arc::new(std::sync::Mutex::new(Some(deferred)));
+        let theirs = slot.clone();
+        // The thread sleeps in the kernel; its stack holds a few frames.
+        let spawned = std::thread::Builder::new()
+            .name("memmap-wait".into())
+            .stack_size(64 * 1024)
+            .spawn(move || {
+                let result = handle.wait(offset, expected, timeout);
+                if let Some(deferred) = theirs.lock().ok().and_then(|mut d| d.take()) {
+                    deferred.resolve(settle(result));
+                }
+            });
+        if let Err(e) = spawned {
+            if let Some(deferred) = slot.lock().ok().and_then(|mut d| d.take()) {
+                deferred.reject(napi::Error::from_reason(format!(
+                    "could not start a thread for waitAsync: {e}"
+                )));
+            }
+        }
+        Ok(promise.raw())
+    }
+
+    /// `Atomics.notify` on the Int32 at `offset`: how many sleepers woke (0 where they poll).
+    #[napi]
+    pub fn atomic_notify(&self, env: Env, offset: f64, count: f64) -> Result<u32> {
+        let count = if count >= u32::MAX as f64 {
+            u32::MAX
+        } else {
+            count as u32
+        };
+        index(offset)
+            .and_then(|offset| self.handle.notify(offset, count))
+            .map_err(|e| to_js(&env, e))
+    }
+}
+
+/// What settles a waitAsync promise on the JavaScript thread: its string, or the coded error.
+fn settle(
+    result: memmap_core::Result<memmap_core::WaitResult>,
+) -> impl FnOnce(Env) -> Result<&'static str> {
+    move |env| result.map(|r| r.as_str()).map_err(|e| to_js(&env, e))
+}
