@@ -100,3 +100,19 @@ test("process.on('SIGBUS') displaces the guard until the next mapping is made, w
   t.is(child.signal, null, child.stderr)
   t.deepEqual(lastJson(child), [7, 0])
 })
+
+test('a shared memory object cut short by another process reads as zeros, not SIGBUS', (t) => {
+  if (process.platform !== 'linux') return t.pass('the object is reached through /dev/shm only on Linux')
+  const name = `trunc${process.pid}`
+  const child = runChild(`
+    const m = memmap.createShared(${JSON.stringify(name)}, 4 * 4096);
+    try {
+      m.buffer.fill(9);
+      require('child_process').execFileSync(process.execPath, ['-e', 'require("fs").truncateSync("/dev/shm/${name}", 4096)']);
+      console.log(JSON.stringify([m.buffer[0], m.buffer[2 * 4096], m.atomics.load(3 * 4096)]));
+    } finally { memmap.unlinkShared(${JSON.stringify(name)}) }
+  `)
+  t.is(child.signal, null, child.stderr)
+  t.is(child.status, 0, child.stderr)
+  t.deepEqual(lastJson(child), [9, 0, 0])
+})

@@ -68,6 +68,8 @@ const pathArg = fc.oneof(
   weird,
 )
 
+const sharedName = fc.constantFrom(...['a', 'b', 'c'].map((x) => `fz${process.pid}${x}`))
+
 const CODE = /^(ERR_[A-Z_]+|E[A-Z0-9]+)$/
 
 /** Runs `call`; a throw must be a coded Error whose class fits its code. Returns [ok, value]. */
@@ -93,6 +95,8 @@ function setup() {
 
 // Positions may be numbers or bigints (as offsets may); the model works in numbers.
 const plainInt = (v) => (typeof v === 'number' && Number.isInteger(v) && v >= 0) || (typeof v === 'bigint' && v >= 0n)
+/** Whether `at` is a byte offset the atomics accept: a number, aligned to `size`, inside. */
+const wordAt = (at, size) => typeof at === 'number' && Number.isInteger(at) && at >= 0 && at % size === 0 && at + size <= SIZE
 const position = (v) => (v === undefined ? 0 : Number(v))
 /** A range end that Buffer#subarray's rules accept. */
 const validEnd = (x) => x === undefined || (typeof x === 'number' && (Number.isInteger(x) || Math.abs(x) === Infinity))
@@ -158,6 +162,60 @@ const steps = [
       }
       a.close()
     } })),
+  // Atomics on the fixture mapping (a file mapped 'r+'): the model tracks the word's value.
+  fc.tuple(fc.constantFrom('load', 'store', 'add', 'sub', 'and', 'or', 'xor', 'exchange'), index, weird)
+    .map(([op, at, value]) => ({ name: `atomics.${op}(${show(at)}, ${show(value)})`,
+      run: ({ m, model }) => {
+        const [ok, old] = attempt(() => m.atomics[op](at, value))
+        if (!ok || m.closed) return
+        if (!wordAt(at, 4)) throw new Error(`accepted byte offset ${show(at)}`)
+        const before = model.readInt32LE(at)
+        if (op !== 'store' && old !== before) throw new Error(`${op} returned ${old}, model has ${before}`)
+        const v = op === 'load' ? 0 : Number(value) | 0
+        const after = { load: before, store: v, add: (before + v) | 0, sub: (before - v) | 0, and: before & v,
+          or: before | v, xor: before ^ v, exchange: v }[op]
+        model.writeInt32LE(after, at)
+        if (m.atomics.load(at) !== after) throw new Error(`${op} left ${m.atomics.load(at)}, expected ${after}`)
+      } })),
+  fc.tuple(fc.constantFrom('load64', 'store64', 'add64'), index, weird).map(([op, at, value]) => ({
+    name: `atomics.${op}(${show(at)}, ${show(value)})`,
+    run: ({ m, model }) => {
+      const [ok, old] = attempt(() => m.atomics[op](at, value))
+      if (!ok || m.closed) return
+      if (!wordAt(at, 8) || (op !== 'load64' && typeof value !== 'bigint')) throw new Error('accepted a bad 64-bit call')
+      const before = model.readBigInt64LE(at)
+      if (op !== 'store64' && old !== before) throw new Error(`${op} returned ${old}, model has ${before}`)
+      const after = op === 'load64' ? before : BigInt.asIntN(64, op === 'store64' ? value : before + value)
+      model.writeBigInt64LE(after, at)
+    } })),
+  // wait() never blocks here: either the expected value differs from the word, or the timeout is
+  // short; notify() with any count.
+  fc.tuple(index, weird, fc.boolean(), fc.constantFrom(0, 1, -5, 0.5)).map(([at, timeout, equal, short]) => ({
+    name: `atomics.wait(${show(at)}, ..., ${show(equal ? short : timeout)})`,
+    run: ({ m, model }) => {
+      const current = wordAt(at, 4) ? model.readInt32LE(at) : 0
+      const [ok, result] = attempt(() => (equal ? m.atomics.wait(at, current, short) : m.atomics.wait(at, current + 1, timeout)))
+      if (ok && !['ok', 'not-equal', 'timed-out'].includes(result)) throw new Error(`wait gave ${show(result)}`)
+      if (ok && !equal && result !== 'not-equal') throw new Error(`wait on a different value gave ${result}`)
+    } })),
+  fc.tuple(index, weird).map(([at, count]) => ({ name: `atomics.notify(${show(at)}, ${show(count)})`,
+    run: ({ m }) => {
+      const [ok, woken] = attempt(() => m.atomics.notify(at, count))
+      if (ok && woken !== 0) throw new Error(`notify woke ${woken} waiters that do not exist`)
+    } })),
+  // Named shared memory: names from a small per-run set (all unlinked at the end) or weird values.
+  fc.tuple(fc.oneof(sharedName, weird), index, fc.oneof(fc.record({ exclusive: fc.oneof(fc.boolean(), weird), readOnly: fc.oneof(fc.boolean(), weird) }, { requiredKeys: [] }), weird))
+    .map(([name, length, o]) => ({ name: `shared(${show(name)}, ${show(length)}, ${show(o)})`,
+      run: () => {
+        const [created, a] = attempt(() => memmap.createShared(name, length, o))
+        if (created) {
+          if (a.length !== Number(length) || a.kind !== 'shared') throw new Error('createShared gave a wrong mapping')
+          a.close()
+        }
+        const [opened, b] = attempt(() => memmap.openShared(name, o))
+        if (opened) b.close()
+        attempt(() => memmap.unlinkShared(name))
+      } })),
   fc.constant({ name: 'buffer', run: ({ m, model }) => {
     const [ok, b] = attempt(() => m.buffer)
     if (ok && !b.equals(model)) throw new Error('buffer differs from the model')
@@ -224,6 +282,7 @@ for (const [p, o, s, e] of asyncCases) {
 }
 
 process.chdir(tmpdir())
+for (const x of ['a', 'b', 'c']) memmap.unlinkShared(`fz${process.pid}${x}`)
 rmSync(dir, { recursive: true, force: true })
 console.log(JSON.stringify({ seed, runs, failures }))
 process.exitCode = failures.length === 0 ? 0 : 1
