@@ -2,7 +2,6 @@
 
 use memmap2::MmapOptions;
 
-use crate::budget::Reservation;
 use crate::error::{Error, Result};
 use crate::map::{Backing, Kind, Map, Mode};
 
@@ -24,11 +23,6 @@ impl Map {
     /// huge rather than collapsed later.
     pub fn anonymous(length: u64, options: &AnonymousOptions) -> Result<Map> {
         let len = crate::resize::mappable(length)?;
-        let budget = if len == 0 {
-            None
-        } else {
-            Some(Reservation::take(None)?)
-        };
         let region = if len == 0 {
             None
         } else {
@@ -41,19 +35,15 @@ impl Map {
             }
             Some(region)
         };
-        let map = Map {
-            // No file, so nothing can be truncated under it.
-            guard: None,
-            _budget: budget,
+        let map = Map::from_region(
             region,
-            section: None,
-            kind: Kind::Anonymous,
-            mode: Mode::ReadWrite,
-            path: None,
-            offset: 0,
+            Kind::Anonymous,
+            Mode::ReadWrite,
+            None,
+            0,
             len,
-            backing: Backing::None,
-        };
+            Backing::None,
+        )?;
         if options.populate {
             map.populate_write();
         }

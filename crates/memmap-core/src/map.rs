@@ -192,11 +192,6 @@ impl Map {
             .ok()
             .filter(|&len| len <= isize::MAX as usize)
             .ok_or_else(|| Error::OutOfRange(format!("length {length} is too large to map")))?;
-        let budget = if len == 0 {
-            None
-        } else {
-            Some(Reservation::take(name)?)
-        };
         let region = if len == 0 {
             None
         } else {
@@ -225,26 +220,51 @@ impl Map {
         // A read-only mapping's descriptor is closed here: the pages stay mapped without it, and
         // thousands of live mappings then hold no descriptors. A writable one keeps its file
         // for `resize()`.
-        let map = Map {
-            guard: region
-                .as_ref()
-                .map(|region| Registration::new(region.as_ptr(), len)),
+        let backing = if mode.is_shared() {
+            Backing::File(file)
+        } else {
+            Backing::Path(path.to_path_buf())
+        };
+        let map = Map::from_region(region, Kind::File, mode, Some(shown), offset, len, backing)?;
+        map.apply(options.populate, options.lock)?;
+        Ok(map)
+    }
+
+    /// The one way a `Map` over `region` is made: it takes its share of the mapping budget
+    /// (failing with `ENOMEM` past it, which unmaps `region` again) and, for files and shared
+    /// memory, registers its pages with the truncation guard, since another process can cut
+    /// either short. Anonymous memory has nothing to truncate.
+    pub(crate) fn from_region(
+        region: Option<MmapMut>,
+        kind: Kind,
+        mode: Mode,
+        path: Option<String>,
+        offset: u64,
+        len: usize,
+        backing: Backing,
+    ) -> Result<Map> {
+        let budget = match region {
+            Some(_) => Some(Reservation::take(path.as_deref())?),
+            None => None,
+        };
+        let guard = match (&region, kind) {
+            (Some(region), Kind::File | Kind::Shared) => {
+                Some(Registration::new(region.as_ptr(), len))
+            }
+            _ => None,
+        };
+        Ok(Map {
+            guard,
             _budget: budget,
             region,
             section: None,
-            kind: Kind::File,
+            kind,
             mode,
-            path: Some(shown),
+            path,
             offset,
             len,
-            backing: if mode.is_shared() {
-                Backing::File(file)
-            } else {
-                Backing::Path(path.to_path_buf())
-            },
-        };
-        map.apply(options.populate, options.lock)?;
-        Ok(map)
+            backing,
+        })
     }
 
     /// The `populate` and `lock` options, once mapped. Populating is best effort, as

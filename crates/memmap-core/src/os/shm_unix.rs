@@ -13,9 +13,7 @@ use std::os::fd::{AsRawFd, FromRawFd};
 
 use memmap2::MmapOptions;
 
-use crate::budget::Reservation;
 use crate::error::{Error, Result};
-use crate::guard::Registration;
 use crate::map::{Backing, Kind, Map, Mode};
 
 /// Windows keeps named shared memory outside memmap2; POSIX never does, so this has no values.
@@ -197,27 +195,16 @@ fn snapshot(file: &File, length: usize, path: Option<&str>) -> Result<memmap2::M
     Ok(copy)
 }
 
-/// The `Map` over an object's pages: counted against the mapping budget, and guarded, since
-/// another process may cut the object short with `ftruncate` as it may a file.
 fn shared_map(region: Option<memmap2::MmapMut>, mode: Mode, name: &str, len: usize) -> Result<Map> {
-    let budget = match region {
-        Some(_) => Some(Reservation::take(Some(name))?),
-        None => None,
-    };
-    Ok(Map {
-        guard: region
-            .as_ref()
-            .map(|region| Registration::new(region.as_ptr(), len)),
-        _budget: budget,
+    Map::from_region(
         region,
-        section: None,
-        kind: Kind::Shared,
+        Kind::Shared,
         mode,
-        path: Some(name.to_owned()),
-        offset: 0,
+        Some(name.to_owned()),
+        0,
         len,
-        backing: Backing::None,
-    })
+        Backing::None,
+    )
 }
 
 /// See [`crate::unlink_shared`].
