@@ -1,4 +1,11 @@
 //! One live mapping and the ways to open it.
+//!
+//! # Safety
+//! The pages are reached only through raw pointers derived from [`Map::as_ptr`], after a bounds
+//! check against `len`, and never through Rust references: JavaScript and other processes change
+//! the same bytes at any time, so the `&[u8]` that memmap2's `map_mut`/`map_copy` contracts are
+//! about is never formed. The copies use `ptr::copy`, which allows the source and the target to
+//! overlap (a JavaScript view of this very mapping).
 
 use std::fs;
 use std::path::{Path, PathBuf};

@@ -10,7 +10,8 @@
 //! # Safety
 //! Resizing may move or unmap the pages. The truncation guard's registration of the old pages is
 //! dropped before that (the guard must never mend addresses that are no longer ours), and the
-//! new pages are registered afterwards. The `&mut Map` borrow (the `Handle`'s write lock)
+//! new pages are registered afterwards. The `&mut Map` borrow (the `Handle`'s write lock, taken
+//! by `Handle::with_mut`, which first wakes every sleeper in `wait` and waits for it to leave)
 //! keeps every Rust user of the old address out, and the caller's `detach` runs before any step
 //! that may move or unmap them, so the binding can detach every Buffer over them first.
 //! memmap2 asks of `map_mut`/`map_copy` that no Rust reference to the file's bytes lives while
@@ -50,7 +51,8 @@ impl Map {
         let guarded = self.guard.is_some();
         let registration = Cell::new(self.guard.take());
         let result = self.resize_kind(len, || {
-            drop(registration.take());
+            // Dropping the old registration unregisters it (POSIX; nothing to do elsewhere).
+            registration.set(None);
             detach();
         });
         self.guard = match registration.into_inner() {

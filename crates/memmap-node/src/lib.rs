@@ -2,6 +2,12 @@
 //! pages and runs blocking work off the JavaScript thread. Decisions belong to the core;
 //! argument checking with Node's error codes belongs to the TypeScript facade (`index.ts`),
 //! and the core checks every range again.
+//!
+//! # Safety
+//! The only unsafe code here hands raw pointers to the core: into the mapping (checked against its
+//! length under the handle's lock) for `view()`, and to the bytes of a JavaScript typed array for
+//! `read()`/`write()`, which stay attached for the whole call because JavaScript cannot run until
+//! it returns. No Rust slice over either is formed (see `bytes_of`).
 
 pub mod control;
 mod errors;

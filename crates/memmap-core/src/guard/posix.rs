@@ -3,11 +3,19 @@
 //! # Safety
 //! The handler runs asynchronously, on whatever thread touched a lost page, possibly while that
 //! thread is inside `malloc` or holds a lock. So it allocates nothing, takes no lock and calls
-//! only `mmap`, `sigaction` and `raise`. The registry it reads is a chain of fixed-size chunks of
-//! atomics: chunks are leaked, never freed, so a pointer the handler follows stays valid forever;
-//! each slot's range is published under a sequence counter, so the handler never acts on a torn
-//! (half-written) range. Only ranges of our own mappings are ever replaced, and only after the
-//! kernel reported a fault there (`BUS_ADRERR`), never for a signal another process sent.
+//! only `mmap`, `sigaction` and `raise`. `sigaction` and `raise` are on POSIX's list of
+//! async-signal-safe functions; `mmap` is not, but glibc, musl and Apple's libSystem implement it
+//! as a bare system call that touches no user-space state, which is what the list guards against.
+//! The registry it reads is a chain of fixed-size chunks of atomics: chunks are leaked, never
+//! freed, so a pointer the handler follows stays valid forever; each slot's range is published
+//! under a sequence counter, so the handler never acts on a torn (half-written) range.
+//!
+//! Only ranges of our own mappings are ever replaced, and only after the kernel reported a fault
+//! there (`BUS_ADRERR`), never for a signal another process sent. A range is registered after
+//! its pages are mapped and unregistered before they are unmapped or moved, and unregistering
+//! waits for every handler that is mending at that moment ([`MENDING`]): a handler that read a
+//! range just before it was unregistered cannot map over addresses that have meanwhile been
+//! unmapped and handed to someone else.
 
 use std::ffi::c_void;
 use std::mem::MaybeUninit;
@@ -18,6 +26,9 @@ use std::sync::Mutex;
 const SLOTS_PER_CHUNK: usize = 1024;
 
 /// One guarded range. `seq` is odd while `start`/`end` are being written.
+///
+/// `seq` is accessed `SeqCst` so that it is ordered with [`MENDING`]: see [`Registration`]'s
+/// `Drop`.
 struct Slot {
     seq: AtomicUsize,
     start: AtomicUsize,
@@ -36,15 +47,15 @@ impl Slot {
     }
 
     fn publish(&self, start: usize, end: usize) {
-        self.seq.fetch_add(1, Ordering::AcqRel);
+        self.seq.fetch_add(1, Ordering::SeqCst);
         self.start.store(start, Ordering::Release);
         self.end.store(end, Ordering::Release);
-        self.seq.fetch_add(1, Ordering::AcqRel);
+        self.seq.fetch_add(1, Ordering::SeqCst);
     }
 
     /// The range if it is stable and non-empty (async-signal-safe).
     fn range(&self) -> Option<(usize, usize)> {
-        let before = self.seq.load(Ordering::Acquire);
+        let before = self.seq.load(Ordering::SeqCst);
         if before % 2 == 1 {
             return None;
         }
@@ -52,7 +63,7 @@ impl Slot {
             self.start.load(Ordering::Acquire),
             self.end.load(Ordering::Acquire),
         );
-        (self.seq.load(Ordering::Acquire) == before && start < end).then_some((start, end))
+        (self.seq.load(Ordering::SeqCst) == before && start < end).then_some((start, end))
     }
 }
 
@@ -151,9 +162,20 @@ impl Registration {
 impl Drop for Registration {
     fn drop(&mut self) {
         self.slot.publish(0, 0);
+        // A handler on another thread may have read this slot's range just before it was
+        // cleared and be about to map over it. Wait for it: once MENDING reads 0, every handler
+        // that comes later sees the cleared slot (both sides are SeqCst: the clearing `seq`
+        // increment precedes this load, and a handler's increment of MENDING precedes its read
+        // of `seq`). A handler holds MENDING for one `mmap` call only.
+        while MENDING.load(Ordering::SeqCst) != 0 {
+            std::hint::spin_loop();
+        }
         release_slot(self.slot);
     }
 }
+
+/// How many handlers are between reading the registry and finishing their `mmap`.
+static MENDING: AtomicUsize = AtomicUsize::new(0);
 
 /// The handler that was installed before ours, for faults that are not ours to mend.
 struct Previous(std::cell::UnsafeCell<MaybeUninit<libc::sigaction>>);
@@ -168,6 +190,12 @@ static INSTALL: Mutex<()> = Mutex::new(());
 
 /// Installs the handler, or reinstalls it if something (such as `process.on('SIGBUS')`, which
 /// installs libuv's) displaced it. The displaced handler becomes the one faults are chained to.
+///
+/// A displacing handler that takes `SA_SIGINFO` is left in place: such a handler (V8's, a
+/// sanitizer's, another copy of this guard in a second addon) saved ours when it was installed
+/// and chains to it, so installing ours over it, with it as our previous handler, would make
+/// the two call each other forever on every fault that is neither's. libuv's handler is a plain
+/// one, and removing the last `process.on('SIGBUS')` listener restores `SIG_DFL`.
 fn install() {
     let _lock = INSTALL
         .lock()
@@ -183,6 +211,9 @@ fn install() {
     if current.sa_sigaction == on_sigbus as *const () as usize {
         return;
     }
+    if INSTALLED.load(Ordering::Acquire) && current.sa_flags & libc::SA_SIGINFO != 0 {
+        return;
+    }
     // SAFETY: a zeroed sigaction is a valid value of this plain C struct; every field that
     // matters is set below.
     let mut ours: libc::sigaction = unsafe { MaybeUninit::zeroed().assume_init() };
@@ -192,10 +223,27 @@ fn install() {
     unsafe { libc::sigemptyset(&mut ours.sa_mask) };
     // SAFETY: under INSTALL; the old handler is saved before ours (which reads it) is installed.
     // A signal arriving between the two calls still runs `current`, the handler being saved.
+    // When reinstalling, ours is not installed while PREVIOUS is written (it was displaced).
     unsafe {
         (*PREVIOUS.0.get()).write(current);
-        libc::sigaction(libc::SIGBUS, &ours, ptr::null_mut());
+        if libc::sigaction(libc::SIGBUS, &ours, ptr::null_mut()) == 0 {
+            INSTALLED.store(true, Ordering::Release);
+        }
     }
+}
+
+/// Whether our handler has been installed once (reinstalls follow the rule in [`install`]).
+static INSTALLED: AtomicBool = AtomicBool::new(false);
+
+/// Whether the kernel raised the signal for the instruction that was running (a fault that
+/// repeats if the handler returns), rather than a process sending it or an asynchronous
+/// hardware report.
+fn is_synchronous_fault(code: libc::c_int) -> bool {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    if code == libc::BUS_MCEERR_AR {
+        return true;
+    }
+    matches!(code, libc::BUS_ADRALN | libc::BUS_ADRERR | libc::BUS_OBJERR)
 }
 
 /// Whether the kernel reports a touch of a page the file no longer backs (as opposed to a
@@ -212,8 +260,13 @@ fn is_lost_page(code: libc::c_int) -> bool {
 extern "C" fn on_sigbus(signal: libc::c_int, info: *mut libc::siginfo_t, context: *mut c_void) {
     // SAFETY: the kernel passes a valid siginfo_t to an SA_SIGINFO handler.
     let (code, address) = unsafe { ((*info).si_code, (*info).si_addr() as usize) };
-    if is_lost_page(code) && mend(address) {
-        return;
+    if is_lost_page(code) {
+        MENDING.fetch_add(1, Ordering::SeqCst);
+        let mended = mend(address);
+        MENDING.fetch_sub(1, Ordering::SeqCst);
+        if mended {
+            return;
+        }
     }
     // SAFETY: forwarding to the handler saved by `install` with the arguments we were given.
     unsafe { chain(signal, info, context) };
@@ -231,10 +284,13 @@ fn mend(address: usize) -> bool {
                 continue;
             }
             let page = address & PAGE_MASK.load(Ordering::Acquire);
-            // SAFETY: `[page, end)` lies inside one of our registered mappings (registered
-            // before it was mapped... and removed before it is unmapped), so MAP_FIXED replaces
-            // only pages this library owns. From the faulting page to the end, in one call, so
-            // repeated faults cannot fragment the mapping past vm.max_map_count.
+            // SAFETY: `[page, end)` lies inside one of our registered mappings, which stays
+            // mapped until this handler leaves MENDING (the registration is dropped before the
+            // pages are unmapped, and its `Drop` waits for MENDING), so MAP_FIXED replaces only
+            // pages this library owns. The kernel reported the faulting page past the file's end,
+            // and so is every later page of the mapping: nothing that still reaches the file is
+            // replaced. From the faulting page to the end, in one call, so repeated faults cannot
+            // fragment the mapping past vm.max_map_count.
             let replaced = unsafe {
                 libc::mmap(
                     page as *mut c_void,
@@ -262,9 +318,14 @@ fn mend(address: usize) -> bool {
 unsafe fn chain(signal: libc::c_int, info: *mut libc::siginfo_t, context: *mut c_void) {
     // SAFETY: `install` wrote PREVIOUS before installing the handler that calls this.
     let previous = unsafe { (*PREVIOUS.0.get()).assume_init_ref() };
+    // SAFETY: the kernel passes a valid siginfo_t to an SA_SIGINFO handler.
+    let code = unsafe { (*info).si_code };
     match previous.sa_sigaction {
-        libc::SIG_IGN => {}
-        libc::SIG_DFL => {
+        // An ignored SIGBUS that a process sent stays ignored. A fault cannot be ignored: the
+        // instruction would fault again as soon as this handler returned, forever. The kernel
+        // kills the process in that case, so do the same.
+        libc::SIG_IGN if !is_synchronous_fault(code) => {}
+        libc::SIG_DFL | libc::SIG_IGN => {
             // Restore the default action and re-raise: the signal is delivered (and kills, as
             // it would have without us) as soon as this handler returns and unblocks it.
             // SAFETY: sigaction and raise are async-signal-safe; the struct is valid.

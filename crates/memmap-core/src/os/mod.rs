@@ -47,6 +47,13 @@ mod poll_on_linux;
 
 /// How one sleep on a word ended. Callers loop: any of these may come early.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(
+    not(any(target_os = "linux", target_os = "android")),
+    allow(
+        dead_code,
+        reason = "each platform's wait reports only the outcomes its system call can tell apart"
+    )
+)]
 pub(crate) enum Wake {
     /// A wake reached the sleeper (or the system cannot say why it returned).
     Woken,

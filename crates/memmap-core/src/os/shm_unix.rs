@@ -33,8 +33,9 @@ fn object_name(name: &str) -> Result<CString> {
 }
 
 fn shm_open(name: &CString, flags: libc::c_int) -> io::Result<File> {
-    // SAFETY: `name` is NUL-terminated; 0600 is passed as the variadic `mode_t`, promoted to
-    // an unsigned int as C's default argument promotions do.
+    // SAFETY: `name` is NUL-terminated. The mode goes as a C `unsigned int`: that is `mode_t`
+    // where libc declares a third parameter (Linux), and what C's default argument promotions
+    // make of a `mode_t` passed to the variadic declaration (macOS, whose `mode_t` is 16 bits).
     let fd = unsafe { libc::shm_open(name.as_ptr(), flags, 0o600 as libc::c_uint) };
     if fd < 0 {
         return Err(io::Error::last_os_error());

@@ -12,26 +12,30 @@ use std::io;
 
 use crate::control::Advice;
 
-// From <winerror.h>; the subset a mapping can meet, with libuv's translation (src/win/error.c).
+// From <winerror.h>; the subset a mapping can meet, translated as libuv's v1.x branch translates
+// them (`uv_translate_sys_error`, src/win/error.c), except the last three, which libuv calls
+// UNKNOWN and which are named here for what they mean to a mapping.
 const NAMES: &[(i32, &str, i32, &str)] = &[
     (2, "ENOENT", -4058, "no such file or directory"), // ERROR_FILE_NOT_FOUND
     (3, "ENOENT", -4058, "no such file or directory"), // ERROR_PATH_NOT_FOUND
-    (5, "EPERM", -4048, "operation not permitted"),    // ERROR_ACCESS_DENIED, as libuv maps it
-    (8, "ENOMEM", -4057, "not enough memory"),         // ERROR_NOT_ENOUGH_MEMORY
-    (14, "ENOMEM", -4057, "not enough memory"),        // ERROR_OUTOFMEMORY
-    (32, "EBUSY", -4082, "resource busy or locked"),   // ERROR_SHARING_VIOLATION
-    (33, "EBUSY", -4082, "resource busy or locked"),   // ERROR_LOCK_VIOLATION
-    (80, "EEXIST", -4075, "file already exists"),      // ERROR_FILE_EXISTS
-    (87, "EINVAL", -4071, "invalid argument"),         // ERROR_INVALID_PARAMETER
+    // libuv v1.x, which Node.js uses, keeps EPERM here on purpose (libuv PR 3565 reverted the
+    // remap to EACCES); only libuv's master branch says EACCES.
+    (5, "EPERM", -4048, "operation not permitted"), // ERROR_ACCESS_DENIED
+    (8, "ENOMEM", -4057, "not enough memory"),      // ERROR_NOT_ENOUGH_MEMORY
+    (14, "ENOMEM", -4057, "not enough memory"),     // ERROR_OUTOFMEMORY
+    (32, "EBUSY", -4082, "resource busy or locked"), // ERROR_SHARING_VIOLATION
+    (33, "EBUSY", -4082, "resource busy or locked"), // ERROR_LOCK_VIOLATION
+    (80, "EEXIST", -4075, "file already exists"),   // ERROR_FILE_EXISTS
+    (87, "EINVAL", -4071, "invalid argument"),      // ERROR_INVALID_PARAMETER
     (112, "ENOSPC", -4055, "no space left on device"), // ERROR_DISK_FULL
     (123, "ENOENT", -4058, "no such file or directory"), // ERROR_INVALID_NAME
-    (183, "EEXIST", -4075, "file already exists"),     // ERROR_ALREADY_EXISTS
-    (206, "ENAMETOOLONG", -4064, "name too long"),     // ERROR_FILENAME_EXCED_RANGE
-    (267, "ENOTDIR", -4052, "not a directory"),        // ERROR_DIRECTORY
-    (1224, "EBUSY", -4082, "resource busy or locked"), // ERROR_USER_MAPPED_FILE
+    (183, "EEXIST", -4075, "file already exists"),  // ERROR_ALREADY_EXISTS
+    (206, "ENAMETOOLONG", -4064, "name too long"),  // ERROR_FILENAME_EXCED_RANGE
+    (267, "ENOENT", -4058, "no such file or directory"), // ERROR_DIRECTORY, as libuv has it
     (1314, "EPERM", -4048, "operation not permitted"), // ERROR_PRIVILEGE_NOT_HELD
-    (1453, "ENOMEM", -4057, "not enough memory"),      // ERROR_WORKING_SET_QUOTA
-    (1455, "ENOMEM", -4057, "not enough memory"),      // ERROR_COMMITMENT_LIMIT
+    (1224, "EBUSY", -4082, "resource busy or locked"), // ERROR_USER_MAPPED_FILE
+    (1453, "ENOMEM", -4057, "not enough memory"),   // ERROR_WORKING_SET_QUOTA
+    (1455, "ENOMEM", -4057, "not enough memory"),   // ERROR_COMMITMENT_LIMIT
 ];
 
 fn lookup(error: &io::Error) -> Option<&'static (i32, &'static str, i32, &'static str)> {
