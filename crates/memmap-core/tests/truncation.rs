@@ -105,3 +105,20 @@ fn many_faults_in_many_mappings_do_not_exhaust_map_regions() {
         "map regions grew from {before} to {after}"
     );
 }
+
+#[test]
+fn writes_to_mended_pages_survive_a_later_fault_below_them() {
+    let page = page_size();
+    let (_dir, path, map) = mapped_file(8, Mode::ReadWrite);
+    cut(&path, 0);
+    let mut byte = [0u8; 1];
+    // Touch page 5 first: pages 5..8 are mended; write into page 6.
+    map.read(5 * page as u64, &mut byte);
+    map.write(6 * page as u64, b"written after the first fault")
+        .unwrap();
+    // A fault below (page 2) mends pages 2..5 and must leave page 6 alone.
+    map.read(2 * page as u64, &mut byte);
+    let mut back = [0u8; 29];
+    map.read(6 * page as u64, &mut back);
+    assert_eq!(&back, b"written after the first fault");
+}

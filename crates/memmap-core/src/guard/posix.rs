@@ -34,6 +34,9 @@ struct Slot {
     start: AtomicUsize,
     end: AtomicUsize,
     lost: AtomicBool,
+    /// The first page already replaced with zero pages (`usize::MAX`: none yet). A later fault
+    /// below it replaces only up to it, so what was written to the pages mended before stays.
+    mended_from: AtomicUsize,
 }
 
 impl Slot {
@@ -43,6 +46,7 @@ impl Slot {
             start: AtomicUsize::new(0),
             end: AtomicUsize::new(0),
             lost: AtomicBool::new(false),
+            mended_from: AtomicUsize::new(usize::MAX),
         }
     }
 
@@ -149,6 +153,7 @@ impl Registration {
         let end = (start as usize + len + page - 1) & !(page - 1);
         let slot = claim_slot();
         slot.lost.store(false, Ordering::Release);
+        slot.mended_from.store(usize::MAX, Ordering::Release);
         slot.publish(first, end);
         Registration { slot }
     }
@@ -284,17 +289,23 @@ fn mend(address: usize) -> bool {
                 continue;
             }
             let page = address & PAGE_MASK.load(Ordering::Acquire);
-            // SAFETY: `[page, end)` lies inside one of our registered mappings, which stays
+            let upto = slot.mended_from.load(Ordering::Acquire).min(end);
+            if page >= upto {
+                // Another thread mended this page between the fault and now: retry the access.
+                return true;
+            }
+            // SAFETY: `[page, upto)` lies inside one of our registered mappings, which stays
             // mapped until this handler leaves MENDING (the registration is dropped before the
             // pages are unmapped, and its `Drop` waits for MENDING), so MAP_FIXED replaces only
             // pages this library owns. The kernel reported the faulting page past the file's end,
             // and so is every later page of the mapping: nothing that still reaches the file is
-            // replaced. From the faulting page to the end, in one call, so repeated faults cannot
-            // fragment the mapping past vm.max_map_count.
+            // replaced. From the faulting page to the end (or to the pages mended before, which
+            // keep what was written to them), in one call, so repeated faults cannot fragment the
+            // mapping past vm.max_map_count.
             let replaced = unsafe {
                 libc::mmap(
                     page as *mut c_void,
-                    end - page,
+                    upto - page,
                     libc::PROT_READ | libc::PROT_WRITE,
                     libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED,
                     -1,
@@ -304,6 +315,7 @@ fn mend(address: usize) -> bool {
             if replaced == libc::MAP_FAILED {
                 return false;
             }
+            slot.mended_from.fetch_min(page, Ordering::AcqRel);
             slot.lost.store(true, Ordering::Release);
             return true;
         }
