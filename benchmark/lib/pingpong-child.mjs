@@ -1,6 +1,7 @@
 // The other end of workload 6: `node pingpong-child.mjs <shared memory name>`, forked with IPC.
 // Echoes numbers sent over IPC, or answers each ping in shared memory with the same pong, and
 // counts and sums what it served so the parent can check that both sides did the same work.
+// A negative ping means the parent gave up on the run: the loop stops and says so.
 
 import { loadMemmap } from './subjects.mjs'
 
@@ -33,6 +34,7 @@ function block(rounds) {
   for (let i = 1; i <= rounds; i++) {
     let seen
     while ((seen = atomics.load(PING)) !== i) {
+      if (seen < 0) return null
       if (atomics.wait(PING, seen, WAIT_MS) === 'timed-out') throw tooSlow()
     }
     sum = (sum + seen) | 0
@@ -52,7 +54,10 @@ function spin(rounds) {
     const deadline = performance.now() + WAIT_MS
     let seen
     for (let spins = 1; (seen = atomics.load(PING)) !== i; spins++) {
-      if ((spins & 0xfffff) === 0 && performance.now() > deadline) throw tooSlow()
+      if ((spins & 0xfffff) === 0) {
+        if (seen < 0) return null
+        if (performance.now() > deadline) throw tooSlow()
+      }
     }
     sum = (sum + seen) | 0
     served++
@@ -71,7 +76,10 @@ function plain(rounds) {
     const deadline = performance.now() + WAIT_MS
     let seen
     for (let spins = 1; (seen = Atomics.load(words, ping)) !== i; spins++) {
-      if ((spins & 0xfffff) === 0 && performance.now() > deadline) throw tooSlow()
+      if ((spins & 0xfffff) === 0) {
+        if (seen < 0) return null
+        if (performance.now() > deadline) throw tooSlow()
+      }
     }
     sum = (sum + seen) | 0
     served++
@@ -94,8 +102,21 @@ process.on('message', (message) => {
     process.send('echoing')
   } else if (message.mode === 'count') {
     process.send(echoed)
+  } else if (message.mode === 'sync') {
+    process.send(message.token)
   } else if (serve[message.mode]) {
-    const [served, sum] = serve[message.mode](message.rounds)
+    let result
+    try {
+      result = serve[message.mode](message.rounds)
+    } catch (error) {
+      process.send(`failed: ${error.message}`)
+      return
+    }
+    if (result === null) {
+      process.send('stopped')
+      return
+    }
+    const [served, sum] = result
     // The sum first, then the count the parent waits for.
     atomics.store(CHILD_SUM, sum)
     atomics.store(SERVED, served)

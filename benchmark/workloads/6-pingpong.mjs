@@ -29,7 +29,6 @@ const SPINNING = 'memmap atomics, spinning (load/store)'
 const PLAIN = 'Atomics.load on an Int32Array, spinning'
 const IPC = 'process.send round trip'
 
-const tooSlow = () => new Error(`no answer from the child within ${WAIT_MS / 1000} s of the run's start`)
 
 /** Per-round-trip times (ms) of the subjects that record them, every run: name → Float64Array[]. */
 const trips = new Map()
@@ -91,17 +90,46 @@ export default {
     const receive = () => (inbox.length > 0 ? Promise.resolve(inbox.shift()) : new Promise((resolve) => waiting.push(resolve)))
     const died = new Promise((_, reject) => child.once('exit', (code, signal) => reject(new Error(`the child exited (${signal ?? code})`))))
     died.catch(() => {})
+    // A send to a child that is gone fails through `died` and `send`, not as an unhandled 'error'.
+    child.on('error', () => {})
+    const send = (message) => {
+      if (!child.connected) throw new Error('the child is gone')
+      child.send(message)
+    }
     const next = () => Promise.race([receive(), died])
     const expect = async (wanted) => {
       const message = await next()
       if (message !== wanted) throw new Error(`the child said ${JSON.stringify(message)}, not ${wanted}`)
     }
-    await expect('ready')
+    try {
+      await expect('ready')
+    } finally {
+      // Both processes have it mapped now (or the child failed): the name can go, so that none is
+      // left behind if this process is killed. The memory lives while either process maps it.
+      memmap.unlinkShared(name)
+    }
+
+    // Before each run: a token the child echoes, and every message before it dropped. A run that
+    // failed leaves the child's answer to it ('stopped', 'failed: …') behind; the next run skips it.
+    let syncs = 0
+    const sync = async () => {
+      const token = `sync ${++syncs}`
+      send({ mode: 'sync', token })
+      while ((await next()) !== token);
+    }
+    // A run that gives up tells the child to stop too (a negative ping), so that the child goes
+    // back to its messages instead of waiting out its own timeout.
+    const giveUp = () => {
+      atomics.store(PING, -1)
+      atomics.notify(PING)
+      return new Error(`no answer from the child within ${WAIT_MS / 1000} s`)
+    }
 
     // Hands the child a mode; it raises READY once it is in its loop, so no timed run waits for IPC.
     const start = async (mode) => {
+      await sync()
       for (const word of [PING, PONG, READY, SERVED, CHILD_SUM]) atomics.store(word, 0)
-      child.send({ mode, rounds })
+      send({ mode, rounds })
       const deadline = Date.now() + WAIT_MS
       while (atomics.load(READY) !== 1) {
         if (Date.now() > deadline) throw new Error('the child did not start its loop')
@@ -115,7 +143,7 @@ export default {
     const tally = (done, sum) => {
       let served
       while ((served = atomics.load(SERVED)) === 0) {
-        if (atomics.wait(SERVED, 0, WAIT_MS) === 'timed-out') throw new Error('the child did not report its count')
+        if (atomics.wait(SERVED, 0, WAIT_MS) === 'timed-out') throw giveUp()
       }
       return roundTripChecksum({
         rounds: done,
@@ -129,7 +157,6 @@ export default {
     const cleanup = () => {
       if (child.connected) child.send({ mode: 'exit' })
       shared.close()
-      memmap.unlinkShared(name)
     }
     const times = new Float64Array(rounds)
     const subjects = [
@@ -139,7 +166,8 @@ export default {
         async: true,
         iterations: 9,
         beforeEach: async () => {
-          child.send({ mode: 'echo' })
+          await sync()
+          send({ mode: 'echo' })
           await expect('echoing')
         },
         async run() {
@@ -148,7 +176,7 @@ export default {
           let answer = 0
           let then = performance.now()
           for (let i = 1; i <= rounds; i++) {
-            child.send(i)
+            send(i)
             answer = await next()
             sum = (sum + answer) | 0
             done++
@@ -157,7 +185,7 @@ export default {
             then = now
           }
           record(IPC, times)
-          child.send({ mode: 'count' })
+          send({ mode: 'count' })
           const count = await next()
           return roundTripChecksum({ rounds: done, sum, served: count.served, childSum: count.sum, ping: count.last, pong: answer })
         },
@@ -176,7 +204,7 @@ export default {
             atomics.notify(PING)
             let seen
             while ((seen = atomics.load(PONG)) !== i) {
-              if (atomics.wait(PONG, seen, WAIT_MS) === 'timed-out') throw tooSlow()
+              if (atomics.wait(PONG, seen, WAIT_MS) === 'timed-out') throw giveUp()
             }
             sum = (sum + seen) | 0
             done++
@@ -202,7 +230,7 @@ export default {
             atomics.store(PING, i)
             let seen
             for (let spins = 1; (seen = atomics.load(PONG)) !== i; spins++) {
-              if ((spins & 0xfffff) === 0 && performance.now() > deadline) throw tooSlow()
+              if ((spins & 0xfffff) === 0 && performance.now() > deadline) throw giveUp()
             }
             sum = (sum + seen) | 0
             done++
@@ -226,7 +254,7 @@ export default {
             atomics.store(PING, i)
             let seen
             for (let spins = 1; (seen = Atomics.load(words, pong)) !== i; spins++) {
-              if ((spins & 0xfffff) === 0 && performance.now() > deadline) throw tooSlow()
+              if ((spins & 0xfffff) === 0 && performance.now() > deadline) throw giveUp()
             }
             sum = (sum + seen) | 0
             done++
