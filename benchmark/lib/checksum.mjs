@@ -50,3 +50,19 @@ export function randomOffsets(count, limit, seed = 0x2545f491) {
   }
   return out
 }
+
+/** 1 + 2 + … + n modulo 2^32, unsigned: what each side of a ping-pong of n round trips sums. */
+export function triangular(n) {
+  return Number((BigInt(n) * BigInt(n + 1)) / 2n % 2n ** 32n)
+}
+
+/**
+ * The checksum of a ping-pong run (workload 6), from what both sides saw: the round trips the
+ * parent completed, the sum of the answers it got, the pings the child served and the sum of
+ * the pings it saw (each sum modulo 2^32, the loops fold them with `| 0`), and the final values
+ * of the two counters (for process.send: the last number sent and the last one echoed back).
+ * Equal strings mean both processes counted the same round trips and ended in the same state.
+ */
+export function roundTripChecksum({ rounds, sum, served, childSum, ping, pong }) {
+  return `${rounds} round trips, ${served} served, sums ${sum >>> 0}/${childSum >>> 0}, final ping ${ping} pong ${pong}`
+}

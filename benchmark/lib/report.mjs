@@ -10,6 +10,11 @@ export function formatMs(ms) {
   return `${(ms * 1000).toPrecision(3)} µs`
 }
 
+/** Microseconds, as formatMs prints them. */
+export function formatUs(us) {
+  return formatMs(us / 1000)
+}
+
 export function formatRatio(ratio) {
   if (ratio >= 1) return `${ratio.toFixed(2)}×`
   return `${ratio.toPrecision(2)}×`
@@ -73,6 +78,26 @@ export function markdown(results) {
       for (const r of w.extra.rss) {
         if (r.error) out.push(`| ${cell(r.name)} | ✗ ${cell(r.error)} | | | |`)
         else out.push(`| ${cell(r.name)} | ${mib(r.anonDeltaKiB)} | ${mib(r.fileDeltaKiB)} | ${mib(r.rssDeltaKiB)} | ${formatMs(r.openMs)} |`)
+      }
+      out.push('')
+    }
+    if (w.extra?.latency) {
+      out.push(
+        `Per round trip: each run's median divided by its ${w.extra.rounds.toLocaleString('en-US')} round trips, and, for the ` +
+          'subjects that time every round trip on its own (one `performance.now()` between round trips, ' +
+          'in every run), the distribution of those times.',
+        '',
+        '| subject | a round trip (run median / round trips) | median round trip | p10 | p90 | p99 | round trips timed |',
+        '|---|---:|---:|---:|---:|---:|---:|',
+      )
+      for (const s of w.subjects ?? []) {
+        const row = w.extra.latency.find((r) => r.name === s.name)
+        const mean = s.median === undefined ? '–' : formatUs((s.median * 1000) / w.extra.rounds)
+        if (row) {
+          out.push(
+            `| ${cell(s.name)} | ${mean} | ${formatUs(row.medianUs)} | ${formatUs(row.p10Us)} | ${formatUs(row.p90Us)} | ${formatUs(row.p99Us)} | ${row.count.toLocaleString('en-US')} |`,
+          )
+        } else out.push(`| ${cell(s.name)} | ${mean} | – | – | – | – | – |`)
       }
       out.push('')
     }

@@ -1,7 +1,7 @@
 // The issue's targets, checked against one run's figures. They are reported (met / not met, with
 // the figure), never asserted: a benchmark is not a test.
 
-import { formatMs as ms } from './report.mjs'
+import { formatMs as ms, formatUs as us } from './report.mjs'
 
 const find = (workloads, id, name) =>
   workloads.find((w) => w.id === id)?.subjects?.find((s) => s.name === name && s.median !== undefined)
@@ -72,6 +72,44 @@ export function checkTargets(workloads) {
   const readFile = find(workloads, 5, 'fs readFileSync')
   for (const theirs of [fsOf(5), readFile]) {
     ratioRow('20,000 open + close ≤ 0.5× fs', 0.5, find(workloads, 5, 'memmap openSync + read() + close'), theirs)
+  }
+
+  // 6. Blocking ping-pong round trip at most 5 µs median: the median of the round trips timed one
+  // by one (the run's median over its round-trip count is shown next to it).
+  const pingpong = workloads.find((w) => w.id === 6)
+  // Workload 6 always reports its round trips a run with its extra record.
+  const rounds = pingpong?.extra?.rounds ?? NaN
+  const perTrip = (subject) => (subject.median * 1000) / rounds
+  const blocking = find(workloads, 6, 'memmap atomics, blocking (wait/notify)')
+  const trips = pingpong?.extra?.latency?.find((row) => row.name === blocking?.name)
+  const ipc = pingpong?.extra?.latency?.find((row) => row.name === 'process.send round trip')
+  rows.push(
+    blocking && trips
+      ? {
+          target: 'blocking ping-pong round trip ≤ 5 µs median',
+          subject: blocking.name,
+          measured:
+            `${us(trips.medianUs)} median round trip (p10 ${us(trips.p10Us)}, p90 ${us(trips.p90Us)}); ` +
+            `${us(perTrip(blocking))} a round trip over a whole run` +
+            (ipc ? `; process.send ${us(ipc.medianUs)}` : ''),
+          met: trips.medianUs <= 5,
+        }
+      : { target: 'blocking ping-pong round trip ≤ 5 µs median', subject: '', measured: 'not measured', met: null },
+  )
+  // A spinning round trip over atomics.load within 1.2× of the same spin over Atomics.load.
+  const spinning = find(workloads, 6, 'memmap atomics, spinning (load/store)')
+  const plain = find(workloads, 6, 'Atomics.load on an Int32Array, spinning')
+  if (spinning && plain) {
+    const ratio = spinning.median / plain.median
+    rows.push({
+      target: 'spinning round trip over atomics.load ≤ 1.2× a plain Atomics.load loop',
+      subject: spinning.name,
+      measured: `${x(ratio)} (${us(perTrip(spinning))} vs ${us(perTrip(plain))} a round trip)`,
+      ratio,
+      met: ratio <= 1.2,
+    })
+  } else {
+    rows.push({ target: 'spinning round trip over atomics.load ≤ 1.2× a plain Atomics.load loop', subject: '', measured: 'not measured', met: null })
   }
   return rows
 }
