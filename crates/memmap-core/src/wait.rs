@@ -113,8 +113,8 @@ pub(crate) enum Slept {
     Evicted,
 }
 
-/// How many times [`sleep`] looks at the word before it sleeps: about 2 to 10 µs.
-const SPIN_ROUNDS: u32 = 100;
+/// How long [`sleep`] watches the word before it sleeps (never longer than the timeout).
+const SPIN_FOR: Duration = Duration::from_micros(20);
 
 /// Sleeps on `word` while it holds `expected`, until woken, the timeout, or an eviction.
 pub(crate) fn sleep(
@@ -124,16 +124,24 @@ pub(crate) fn sleep(
     sleepers: &Sleepers,
     generation: u64,
 ) -> Slept {
-    // Spin a few microseconds first: a peer that answers within them (a ping-pong partner on
-    // another core) is seen without the cost of sleeping and being woken, which is tens of
-    // microseconds on a busy machine.
-    for _ in 0..SPIN_ROUNDS {
-        if word.load(SeqCst) != expected {
-            return Slept::Done(WaitResult::Ok);
-        }
-        for _ in 0..32 {
+    // Watch the word for a few microseconds first: a peer that answers within them (a ping-pong
+    // partner) is seen without the cost of sleeping and being woken, tens of microseconds on a
+    // busy machine. Bounded by time, not by a count of PAUSE instructions (whose cost varies
+    // from 1 to 140 cycles between CPUs), and yielding between short bursts, so that a partner
+    // waiting for this very core gets it instead of watching this thread spin.
+    let spin_for = timeout.map_or(SPIN_FOR, |timeout| timeout.min(SPIN_FOR));
+    let spinning = Instant::now();
+    while !spin_for.is_zero() {
+        for _ in 0..16 {
+            if word.load(SeqCst) != expected {
+                return Slept::Done(WaitResult::Ok);
+            }
             std::hint::spin_loop();
         }
+        if spinning.elapsed() >= spin_for {
+            break;
+        }
+        std::thread::yield_now();
     }
     // A timeout too large to add is no timeout.
     let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
