@@ -104,9 +104,10 @@ fn a_fault_outside_our_mappings_kills_even_when_sigbus_was_ignored() {
             assert_eq!(libc::sigaction(libc::SIGBUS, &ignore, ptr::null_mut()), 0);
         }
         let dir = tempfile::tempdir().unwrap();
-        let (_path, _ours) = guarded(&dir, "ours.bin", 2); // installs the guard over SIG_IGN
-                                                           // A SIGBUS that a process sends stays ignored, as it was asked to be.
-                                                           // SAFETY: raising a signal has no memory-safety preconditions.
+        // Installs the guard over SIG_IGN.
+        let (_path, _ours) = guarded(&dir, "ours.bin", 2);
+        // A SIGBUS that a process sends stays ignored, as it was asked to be.
+        // SAFETY: raising a signal has no memory-safety preconditions.
         unsafe { libc::raise(libc::SIGBUS) };
         say("survived a sent SIGBUS");
         let (_foreign, lost) = foreign_lost_page(&dir);
