@@ -150,9 +150,10 @@ fn a_chaining_handler_installed_after_ours_is_kept_and_faults_still_end_right() 
     const NAME: &str = "a_chaining_handler_installed_after_ours_is_kept_and_faults_still_end_right";
     if is_child(NAME) {
         let dir = tempfile::tempdir().unwrap();
-        let (path, first) = guarded(&dir, "first.bin", 4); // installs ours
-                                                           // SAFETY: plain sigaction calls with valid structures; the saved one is leaked so the
-                                                           // handler can read it for the rest of the process.
+        // Installs ours.
+        let (path, first) = guarded(&dir, "first.bin", 4);
+        // SAFETY: plain sigaction calls with valid structures; the saved one is leaked so the
+        // handler can read it for the rest of the process.
         unsafe {
             let saved: &'static mut libc::sigaction =
                 Box::leak(Box::new(MaybeUninit::zeroed().assume_init()));
