@@ -17,8 +17,11 @@ pub use windows::*;
 use std::io;
 
 // Named shared memory, one module per platform family.
-#[cfg(unix)]
+#[cfg(all(unix, not(target_os = "android")))]
 #[path = "shm_unix.rs"]
+pub(crate) mod shm;
+#[cfg(target_os = "android")]
+#[path = "shm_android.rs"]
 pub(crate) mod shm;
 #[cfg(windows)]
 #[path = "shm_windows.rs"]

@@ -32,11 +32,18 @@ fn object_name(name: &str) -> Result<CString> {
     CString::new(format!("/{name}")).map_err(|_| Error::InvalidArgument(format!("{name:?}")))
 }
 
+/// The mode argument as `shm_open` takes it. Apple declares `shm_open` variadic, so its 16-bit
+/// `mode_t` travels as a C `unsigned int` (C's default argument promotions); everywhere else the
+/// libc crate declares a plain `mode_t` parameter (32 bits on Linux, 16 on FreeBSD).
+#[cfg(target_vendor = "apple")]
+const OWNER_ONLY: libc::c_uint = 0o600;
+#[cfg(not(target_vendor = "apple"))]
+const OWNER_ONLY: libc::mode_t = 0o600;
+
 fn shm_open(name: &CString, flags: libc::c_int) -> io::Result<File> {
-    // SAFETY: `name` is NUL-terminated. The mode goes as a C `unsigned int`: that is `mode_t`
-    // where libc declares a third parameter (Linux), and what C's default argument promotions
-    // make of a `mode_t` passed to the variadic declaration (macOS, whose `mode_t` is 16 bits).
-    let fd = unsafe { libc::shm_open(name.as_ptr(), flags, 0o600 as libc::c_uint) };
+    // SAFETY: `name` is NUL-terminated and `OWNER_ONLY` has the type this platform's
+    // declaration takes (see there).
+    let fd = unsafe { libc::shm_open(name.as_ptr(), flags, OWNER_ONLY) };
     if fd < 0 {
         return Err(io::Error::last_os_error());
     }
