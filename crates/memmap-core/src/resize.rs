@@ -163,8 +163,10 @@ impl Map {
         Ok(())
     }
 
-    /// Modes `'r+'`/`'w+'` on Windows, where a file's length cannot change while a view of it
-    /// exists: unmaps, sets the length, maps again; on failure restores what it can.
+    /// Modes `'r+'`/`'w+'` on Windows, where a file cannot be cut below a view of it
+    /// (`ERROR_USER_MAPPED_FILE`) but may grow under one. A file that grows is extended first,
+    /// with the view still in place, so that a length the file system refuses fails before any
+    /// Buffer is detached. Then: unmap, set the length, map again; on failure restore what it can.
     #[cfg(windows)]
     fn resize_writable(&mut self, file: &File, len: usize, detach: impl FnOnce()) -> Result<()> {
         let shown = self.path.clone();
@@ -174,6 +176,10 @@ impl Map {
             .metadata()
             .map_err(|e| Error::os(e, "fstat", name))?
             .len();
+        if new_size > old_size {
+            file.set_len(new_size)
+                .map_err(|e| Error::os(e, "ftruncate", name))?;
+        }
         detach();
         let old_len = std::mem::replace(&mut self.len, 0);
         self.region = None;
