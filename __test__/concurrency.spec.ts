@@ -54,19 +54,21 @@ test('mappings made and closed from several worker threads at once', (t) => {
   const path = tempFile(pattern(256 * 1024))
   const child = runChild(`
     const { Worker } = require('worker_threads');
+    // Paths travel as workerData: spliced into the nested source, a Windows path's backslashes
+    // would be read as escapes.
     const source = \`
-      const memmap = require(${JSON.stringify(root)});
-      const { parentPort } = require('worker_threads');
+      const { parentPort, workerData } = require('worker_threads');
+      const memmap = require(workerData.root);
       let sum = 0;
       for (let i = 0; i < 2000; i++) {
-        const m = memmap.openSync(${JSON.stringify(path)});
+        const m = memmap.openSync(workerData.path);
         sum += m.view(i, i + 1)[0];
         m.close();
       }
       parentPort.postMessage(sum);
     \`;
     Promise.all(Array.from({ length: 4 }, () => new Promise((resolve, reject) => {
-      const w = new Worker(source, { eval: true });
+      const w = new Worker(source, { eval: true, workerData: ${JSON.stringify({ root, path })} });
       w.on('message', resolve); w.on('error', reject);
     }))).then((sums) => console.log(JSON.stringify(sums.every((s) => s === sums[0]))));
   `)

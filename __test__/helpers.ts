@@ -1,16 +1,25 @@
 // Shared test helpers: temporary files, and child processes for anything that could kill one.
 
+import test, { type Implementation } from 'ava'
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process'
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
+import { getSystemErrorMap } from 'node:util'
 
 /** The package root: what `require('memmap')` resolves to inside a child. */
 export const root = resolve(__dirname, '..')
 
 const made: string[] = []
 process.on('exit', () => {
-  for (const dir of made) rmSync(dir, { recursive: true, force: true })
+  for (const dir of made) {
+    try {
+      rmSync(dir, { recursive: true, force: true })
+    } catch {
+      // Windows refuses to delete a file that a live mapping (or a Buffer left to the GC) still
+      // maps; the OS's temporary folder keeps it.
+    }
+  }
 })
 
 /** A fresh directory, removed when the process exits. */
@@ -81,5 +90,48 @@ export function procCounts(): { fds: number; maps: number } {
   return {
     fds: readdirSync('/proc/self/fd').length,
     maps: readFileSync('/proc/self/maps', 'utf8').split('\n').length,
+  }
+}
+
+/**
+ * The emulator this suite runs under: `'wine'` or `'qemu'`, set by `npm run test:cross`; `null`
+ * on the real machine. Tests that an emulator cannot carry out skip under it, saying why.
+ */
+export const emulator = (process.env.MEMMAP_TEST_EMULATOR as 'wine' | 'qemu' | undefined) ?? null
+
+export const windows = process.platform === 'win32'
+export const linux = process.platform === 'linux'
+
+/** The `errno` Node's `fs` reports for `code` on this platform (libuv's numbers differ on Windows). */
+export function errno(code: string): number {
+  for (const [number, [name]] of getSystemErrorMap()) if (name === code) return number
+  throw new Error(`no errno is named ${code} here`)
+}
+
+/** `'gnu'` or `'musl'`: the C library this Node.js runs on (Linux), else null. */
+export function linuxLibc(): 'gnu' | 'musl' | null {
+  if (!linux) return null
+  const report = process.report.getReport() as { header?: { glibcVersionRuntime?: string } }
+  return report.header?.glibcVersionRuntime ? 'gnu' : 'musl'
+}
+
+/** napi-rs's name for this platform (`linux-x64-gnu`, `win32-x64-msvc`, ...): what a local build is called. */
+export function nativeTarget(): string {
+  const { platform, arch } = process
+  if (platform === 'win32') return `${platform}-${arch}-msvc`
+  if (platform !== 'linux') return `${platform}-${arch}`
+  const libc = linuxLibc()
+  return arch === 'arm' ? `linux-arm-${libc}eabihf` : `linux-${arch}-${libc}`
+}
+
+/**
+ * `test` where `applies`, else `test.skip` with `reason` in its title, so that the report says
+ * why: `const linuxOnly = testIf(linux, 'reads Linux /proc/self/smaps')`, then
+ * `linuxOnly('title', (t) => ...)`.
+ */
+export function testIf(applies: boolean, reason: string) {
+  return (title: string, implementation: Implementation<[]>): void => {
+    if (applies) test(title, implementation)
+    else test.skip(`${title} (skipped: ${reason})`, implementation)
   }
 }

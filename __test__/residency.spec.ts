@@ -6,7 +6,7 @@ import { closeSync, ftruncateSync, openSync as fsOpen, realpathSync } from 'node
 import { join } from 'node:path'
 
 import { anonymous, open, openSync, pageSize } from '../index.js'
-import { lastJson, runChild, tempDir } from './helpers.js'
+import { lastJson, runChild, tempDir, testIf } from './helpers.js'
 import { regionsOf, sumKb, thpMode } from './smaps.js'
 
 function sparseFile(size: number): string {
@@ -94,17 +94,16 @@ test('close() while prefetch() runs: close waits for it or it rejects ERR_MMAP_C
   for (const outcome of outcomes) t.true(outcome === 'resolved' || outcome === 'ERR_MMAP_CLOSED', outcome)
 })
 
-test('hugePages: the hint reaches the kernel for a file mapping', (t) => {
-  if (thpMode() === null) return t.pass('skipped: this kernel has no transparent huge pages')
+const thp = thpMode()
+
+testIf(thp !== null, 'no transparent huge pages here (a Linux kernel feature)')('hugePages: the hint reaches the kernel for a file mapping', (t) => {
   const path = sparseFile(8 << 20)
   const m = openSync(path, { hugePages: true })
   t.true(regionsOf(path).some((region) => region.flags.includes('hg')))
   m.close()
 })
 
-test('hugePages: anonymous memory is backed by transparent huge pages', (t) => {
-  const mode = thpMode()
-  if (mode === null || mode === 'never') return t.pass(`skipped: transparent huge pages are ${mode ?? 'absent'}`)
+testIf(thp !== null && thp !== 'never', `transparent huge pages are ${thp ?? 'absent'}`)('hugePages: anonymous memory is backed by transparent huge pages', (t) => {
   const child = runChild(`
     const m = memmap.anonymous(8 << 20, { hugePages: true, populate: true })
     // The region the kernel marked 'hg' (asked for huge pages) and how much of it is huge.

@@ -2,11 +2,11 @@
 // a failed resize leaving the mapping as it was.
 
 import test from 'ava'
-import { readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs'
+import { appendFileSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 
 import { anonymous, openSync, pageSize } from '../index.js'
-import { lastJson, pattern, runChild, tempDir, tempFile } from './helpers.js'
+import { lastJson, pattern, runChild, tempDir, tempFile, testIf, windows } from './helpers.js'
 
 test("'r+' sets the file's length and keeps the bytes, growing and shrinking", (t) => {
   const contents = pattern(10_000)
@@ -75,7 +75,7 @@ test("'r' follows a file that grew; past its end is ERR_MMAP_OUT_OF_RANGE and ch
   t.is(whole.toString(), '23456789')
   t.is(view.toString(), '234')
 
-  writeFileSync(path, '0123456789abcdef')
+  appendFileSync(path, 'abcdef') // grown in place: Windows refuses to truncate a mapped file
   m.resize(12)
   t.is(m.length, 12)
   t.is(m.buffer.toString(), '23456789abcd')
@@ -146,7 +146,9 @@ test('a failed resize leaves the mapping as it was and usable; arguments checked
   t.is(m.length, 7)
 })
 
-test('the truncation guard follows a resized mapping: lost pages at the new address read as zeros', (t) => {
+const notOnWindows = testIf(!windows, 'Windows refuses to truncate a mapped file, so no page can be lost')
+
+notOnWindows('the truncation guard follows a resized mapping: lost pages at the new address read as zeros', (t) => {
   const path = tempFile(pattern(4 * pageSize))
   const child = runChild(`
     const fs = require('fs')
@@ -156,7 +158,7 @@ test('the truncation guard follows a resized mapping: lost pages at the new addr
     m.buffer.fill(1)
     fs.truncateSync(${JSON.stringify(path)}, 0)
     let sum = 0
-    for (let i = 0; i < m.length; i += 4096) sum += m.buffer[i]
+    for (let i = 0; i < m.length; i += memmap.pageSize) sum += m.buffer[i]
     let flush = 'flushed'
     try { m.flush() } catch (e) { flush = e.code }
     console.log(JSON.stringify({ sum, flush }))

@@ -42,6 +42,7 @@ export function sumKb(list: Region[], field: string): number {
 /** The kernel's transparent huge page mode ('always', 'madvise', 'never'), or null without THP. */
 export function thpMode(): string | null {
   const file = '/sys/kernel/mm/transparent_hugepage/enabled'
-  if (!existsSync(file)) return null
+  // Under wine the host's /sys is visible as Z:\sys: a Windows process has no such kernel.
+  if (process.platform !== 'linux' || !existsSync(file)) return null
   return /\[(\w+)\]/.exec(readFileSync(file, 'utf8'))?.[1] ?? null
 }

@@ -440,7 +440,8 @@ impl Map {
 pub(crate) fn eisdir(path: Option<&str>) -> Error {
     #[cfg(unix)]
     let source = std::io::Error::from_raw_os_error(libc::EISDIR);
-    #[cfg(not(unix))]
-    let source = std::io::Error::new(std::io::ErrorKind::IsADirectory, "is a directory");
+    // ERROR_DIRECTORY_NOT_SUPPORTED: what libuv reports as EISDIR, so the error has its errno.
+    #[cfg(windows)]
+    let source = std::io::Error::from_raw_os_error(336);
     Error::os(source, "open", path)
 }

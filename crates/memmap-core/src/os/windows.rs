@@ -32,6 +32,7 @@ const NAMES: &[(i32, &str, i32, &str)] = &[
     (183, "EEXIST", -4075, "file already exists"),  // ERROR_ALREADY_EXISTS
     (206, "ENAMETOOLONG", -4064, "name too long"),  // ERROR_FILENAME_EXCED_RANGE
     (267, "ENOENT", -4058, "no such file or directory"), // ERROR_DIRECTORY, as libuv has it
+    (336, "EISDIR", -4068, "illegal operation on a directory"), // ERROR_DIRECTORY_NOT_SUPPORTED
     (1314, "EPERM", -4048, "operation not permitted"), // ERROR_PRIVILEGE_NOT_HELD
     (1224, "EBUSY", -4082, "resource busy or locked"), // ERROR_USER_MAPPED_FILE
     (1453, "ENOMEM", -4057, "not enough memory"),   // ERROR_WORKING_SET_QUOTA
