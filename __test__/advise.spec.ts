@@ -7,7 +7,7 @@ import { closeSync, ftruncateSync, openSync as fsOpen, readFileSync, realpathSyn
 import { join } from 'node:path'
 
 import { anonymous, openSync, pageSize, type Advice } from '../index.js'
-import { errno, lastJson, linux, pattern, root, tempDir, testIf } from './helpers.js'
+import { errno, lastJson, linux, pattern, QEMU_SMAPS, root, tempDir, testIf, underQemu } from './helpers.js'
 import { regionsOf, sumKb, thpMode } from './smaps.js'
 
 const ADVICE: Advice[] = ['normal', 'random', 'sequential', 'willneed', 'dontneed', 'hugepage', 'nohugepage']
@@ -25,8 +25,9 @@ const flagsOf = (path: string): string[] => regionsOf(path).flatMap((region) => 
 
 /** Tests that read what the Linux kernel records (/proc/self/smaps) or set its limits. */
 const linuxOnly = testIf(linux, 'Linux only: reads /proc/self/smaps, sets RLIMIT_MEMLOCK')
+const kernelSmaps = testIf(linux && !underQemu, linux ? QEMU_SMAPS : 'Linux only: reads /proc/self/smaps')
 
-linuxOnly('every advice is taken on Linux and recorded in the kernel flags of the pages', (t) => {
+kernelSmaps('every advice is taken on Linux and recorded in the kernel flags of the pages', (t) => {
   const path = sparseFile(64 * pageSize)
   const m = openSync(path, { mode: 'r+' })
   for (const advice of ADVICE) {
@@ -101,7 +102,7 @@ test('arguments are checked like Node checks them; a closed mapping is ERR_MMAP_
   t.throws(() => m.unlock(), { code: 'ERR_MMAP_CLOSED' })
 })
 
-linuxOnly("lock() and unlock() pin the pages the kernel counts as Locked; 'r' pages are not copied to do it", (t) => {
+kernelSmaps("lock() and unlock() pin the pages the kernel counts as Locked; 'r' pages are not copied to do it", (t) => {
   const path = sparseFile(256 * pageSize)
   const m = openSync(path)
   m.lock()

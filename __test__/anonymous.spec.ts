@@ -4,7 +4,7 @@ import test from 'ava'
 import { readFileSync } from 'node:fs'
 
 import { anonymous, pageSize } from '../index.js'
-import { errno, linux, testIf } from './helpers.js'
+import { errno, linux, QEMU_RESIDENCY, testIf, underQemu } from './helpers.js'
 
 const lockedKb = (): number => Number(/VmLck:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1])
 
@@ -44,7 +44,7 @@ test('length 0, bigint lengths, and each mapping its own memory', (t) => {
   b.close()
 })
 
-test('populate allocates every page at once; lock makes them resident', (t) => {
+testIf(!underQemu, QEMU_RESIDENCY)('populate allocates every page at once; lock makes them resident', (t) => {
   const m = anonymous(64 * pageSize, { populate: true })
   t.deepEqual(m.residency(), { pages: 64, resident: 64 })
   m.close()

@@ -108,6 +108,17 @@ export function errno(code: string): number {
   throw new Error(`no errno is named ${code} here`)
 }
 
+/**
+ * What qemu-user does differently from a kernel, measured with a C probe under qemu-aarch64 8.x:
+ * it accepts MAP_POPULATE and madvise advice (MADV_POPULATE_READ included) and does nothing, so
+ * mincore shows 0 of 64 populated pages; it reserves guest address space first, so a 64 GiB
+ * MAP_SHARED file mapping fails ENOMEM; and it writes /proc/self/smaps itself, without the
+ * kernel's VmFlags or counters.
+ */
+export const underQemu = emulator === 'qemu'
+export const QEMU_RESIDENCY = 'qemu-user drops MAP_POPULATE and madvise advice, so residency is not what a kernel makes it'
+export const QEMU_SMAPS = 'qemu-user writes /proc/self/smaps itself, without the kernel flags and counters'
+
 /** `'gnu'` or `'musl'`: the C library this Node.js runs on (Linux), else null. */
 export function linuxLibc(): 'gnu' | 'musl' | null {
   if (!linux) return null

@@ -76,6 +76,8 @@ const env: NodeJS.ProcessEnv = {
   npm_config_cache: join(work, 'npm-cache'), // empty: nothing cached from earlier runs
   npm_config_registry: 'http://127.0.0.1:9/', // nothing listens there: a registry request fails at once
   npm_config_update_notifier: 'false',
+  // Under qemu-user (npm run test:cross) the emulated node's children need the target's libraries.
+  ...(process.env.QEMU_LD_PREFIX ? { QEMU_LD_PREFIX: process.env.QEMU_LD_PREFIX } : {}),
 }
 
 /** Runs `node` or `npm` from the restricted PATH, in `cwd`. */

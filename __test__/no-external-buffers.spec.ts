@@ -6,7 +6,7 @@
 import test from 'ava'
 import { readFileSync } from 'node:fs'
 
-import { lastJson, pattern, runChild, tempFile } from './helpers.js'
+import { lastJson, pattern, runChild, tempFile, underQemu } from './helpers.js'
 
 const CHILD = (path: string) => `
 const fs = require('fs')
@@ -70,7 +70,12 @@ test('MEMMAP_NO_EXTERNAL_BUFFERS=1: buffer and view() refused with a pointer to 
   t.deepEqual(out.resized, [5 * 4096, 5 * 4096])
   t.deepEqual(out.tail, [4, 4, 'tail'])
   t.is(out.fileTail, 'tail')
-  t.deepEqual(out.anonymous, [false, 'ERR_MMAP_EXTERNAL_BUFFER_REFUSED', 4, { pages: 2, resident: 2 }])
+  const [zeroCopy, refused, written, residency] = out.anonymous as [boolean, string, number, { pages: number }]
+  t.deepEqual([zeroCopy, refused, written], [false, 'ERR_MMAP_EXTERNAL_BUFFER_REFUSED', 4])
+  // Populated: every page resident. qemu-user drops MAP_POPULATE (helpers.ts): there only the
+  // count of pages can be checked.
+  if (underQemu) t.is(residency.pages, 2)
+  else t.deepEqual(residency, { pages: 2, resident: 2 })
   t.deepEqual(out.anonRead, [4, 'anon', 16384])
   t.deepEqual(out.readOnly, ['ERR_MMAP_EXTERNAL_BUFFER_REFUSED', 7, 'written', 'ERR_MMAP_READ_ONLY'])
   t.deepEqual(out.closed, ['ERR_MMAP_CLOSED', 'ERR_MMAP_CLOSED', 'ERR_MMAP_CLOSED'])

@@ -6,7 +6,7 @@ import { closeSync, ftruncateSync, openSync as fsOpen, realpathSync } from 'node
 import { join } from 'node:path'
 
 import { anonymous, open, openSync, pageSize } from '../index.js'
-import { lastJson, runChild, tempDir, testIf } from './helpers.js'
+import { lastJson, QEMU_RESIDENCY, runChild, tempDir, testIf, underQemu } from './helpers.js'
 import { regionsOf, sumKb, thpMode } from './smaps.js'
 
 function sparseFile(size: number): string {
@@ -17,7 +17,9 @@ function sparseFile(size: number): string {
   return path
 }
 
-test('nothing is resident until touched; then the touched page is', (t) => {
+const realKernel = testIf(!underQemu, QEMU_RESIDENCY)
+
+realKernel('nothing is resident until touched; then the touched page is', (t) => {
   const m = openSync(sparseFile(256 * pageSize))
   m.advise('random') // no read-ahead: only what is touched comes in
   t.deepEqual(m.residency(), { pages: 256, resident: 0 })
@@ -43,7 +45,7 @@ test('ranges are rounded out to the pages they overlap, also at an unaligned off
   t.deepEqual(anonymous(0).residency(), { pages: 0, resident: 0 })
 })
 
-test('populate: every page is resident right after openSync() and open(), and none is copied', async (t) => {
+realKernel('populate: every page is resident right after openSync() and open(), and none is copied', async (t) => {
   const path = sparseFile(1024 * pageSize)
   const plain = openSync(path)
   t.is(plain.residency().resident, 0)
@@ -60,7 +62,7 @@ test('populate: every page is resident right after openSync() and open(), and no
   m.close()
 })
 
-test('prefetch() resolves once exactly its range is resident', async (t) => {
+realKernel('prefetch() resolves once exactly its range is resident', async (t) => {
   const m = openSync(sparseFile(512 * pageSize))
   m.advise('random')
   const pending = m.prefetch(64 * pageSize, 128 * pageSize)
@@ -96,14 +98,14 @@ test('close() while prefetch() runs: close waits for it or it rejects ERR_MMAP_C
 
 const thp = thpMode()
 
-testIf(thp !== null, 'no transparent huge pages here (a Linux kernel feature)')('hugePages: the hint reaches the kernel for a file mapping', (t) => {
+testIf(thp !== null && !underQemu, underQemu ? QEMU_RESIDENCY : 'no transparent huge pages here (a Linux kernel feature)')('hugePages: the hint reaches the kernel for a file mapping', (t) => {
   const path = sparseFile(8 << 20)
   const m = openSync(path, { hugePages: true })
   t.true(regionsOf(path).some((region) => region.flags.includes('hg')))
   m.close()
 })
 
-testIf(thp !== null && thp !== 'never', `transparent huge pages are ${thp ?? 'absent'}`)('hugePages: anonymous memory is backed by transparent huge pages', (t) => {
+testIf(thp !== null && thp !== 'never' && !underQemu, underQemu ? QEMU_RESIDENCY : `transparent huge pages are ${thp ?? 'absent'}`)('hugePages: anonymous memory is backed by transparent huge pages', (t) => {
   const child = runChild(`
     const m = memmap.anonymous(8 << 20, { hugePages: true, populate: true })
     // The region the kernel marked 'hg' (asked for huge pages) and how much of it is huge.
