@@ -20,7 +20,7 @@ import {
 } from 'node:fs'
 import { delimiter, dirname, join } from 'node:path'
 
-import { root, tempDir } from './helpers.js'
+import { nativeTarget, root, tempDir } from './helpers.js'
 
 const windows = process.platform === 'win32'
 const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
@@ -29,9 +29,9 @@ const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as
   files: string[]
 }
 
-/** This machine's target, from the binary `npm run build` (or CI's artifact) put in the root. */
-const build = readdirSync(root).find((name) => /^memmap\..+\.node$/.test(name))
-const target = build?.slice('memmap.'.length, -'.node'.length) ?? ''
+/** This machine's target, and the binary `npm run build` (or CI's artifact) put in the root for it. */
+const target = nativeTarget()
+const build = existsSync(join(root, `memmap.${target}.node`)) ? `memmap.${target}.node` : undefined
 const platformPackage = `${manifest.name}-${target}`
 
 /** npm's own entry script, run by the node on the restricted PATH. */
@@ -76,8 +76,9 @@ const env: NodeJS.ProcessEnv = {
   npm_config_cache: join(work, 'npm-cache'), // empty: nothing cached from earlier runs
   npm_config_registry: 'http://127.0.0.1:9/', // nothing listens there: a registry request fails at once
   npm_config_update_notifier: 'false',
-  // Under qemu-user (npm run test:cross) the emulated node's children need the target's libraries.
-  ...(process.env.QEMU_LD_PREFIX ? { QEMU_LD_PREFIX: process.env.QEMU_LD_PREFIX } : {}),
+  // Where npm run test:cross runs a Node.js that is not the system's (under qemu-user, or a musl
+  // build on a glibc machine), its children need the same library paths to start at all.
+  ...Object.fromEntries(['QEMU_LD_PREFIX', 'LD_LIBRARY_PATH'].filter((key) => process.env[key]).map((key) => [key, process.env[key]])),
 }
 
 /** Runs `node` or `npm` from the restricted PATH, in `cwd`. */
