@@ -24,7 +24,7 @@ function sparseFile(size: number): string {
 const flagsOf = (path: string): string[] => regionsOf(path).flatMap((region) => region.flags)
 
 /** Tests that read what the Linux kernel records (/proc/self/smaps) or set its limits. */
-const linuxOnly = testIf(linux, 'Linux only: reads /proc/self/smaps, sets RLIMIT_MEMLOCK')
+const linuxOnly = testIf(linux, 'Linux only: sets RLIMIT_MEMLOCK with ulimit -l')
 const kernelSmaps = testIf(linux && !underQemu, linux ? QEMU_SMAPS : 'Linux only: reads /proc/self/smaps')
 
 kernelSmaps('every advice is taken on Linux and recorded in the kernel flags of the pages', (t) => {
@@ -55,7 +55,7 @@ kernelSmaps('every advice is taken on Linux and recorded in the kernel flags of 
   m.close()
 })
 
-linuxOnly("'dontneed' passes Linux semantics through: private changes are dropped, shared data kept", (t) => {
+testIf(linux, "MADV_DONTNEED's semantics are Linux's")("'dontneed' passes Linux semantics through: private changes are dropped, shared data kept", (t) => {
   const anon = anonymous(4 * pageSize)
   anon.buffer.fill(7)
   t.true(anon.advise('dontneed', 0, 1))

