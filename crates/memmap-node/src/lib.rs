@@ -189,8 +189,17 @@ fn index(value: f64) -> memmap_core::Result<usize> {
     }
 }
 
+/// A file offset or length from JavaScript: a non-negative safe integer, whatever the pointer
+/// width (a 32-bit process maps windows of files far larger than 4 GiB).
 fn u64_of(value: f64) -> memmap_core::Result<u64> {
-    index(value).map(|value| value as u64)
+    const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
+    if value >= 0.0 && value.fract() == 0.0 && value <= MAX_SAFE_INTEGER {
+        Ok(value as u64)
+    } else {
+        Err(CoreError::OutOfRange(format!(
+            "{value} is not a valid file offset or length"
+        )))
+    }
 }
 
 /// The facade's path (UTF-8 on Windows, any bytes on POSIX) as an OS path.
