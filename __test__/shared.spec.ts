@@ -226,8 +226,7 @@ test('names that could leave the namespace are TypeError ERR_INVALID_ARG_VALUE',
   t.teardown(() => {
     unlinkShared(longest)
   })
-  createShared(longest, 1).close()
-  t.pass()
+  t.notThrows(() => createShared(longest, 1).close(), 'the longest valid name works')
 })
 
 testIf(!windows, 'POSIX semantics; the Windows test follows')('unlinkShared then openShared is ENOENT; unlinkShared of a missing name is false', (t) => {

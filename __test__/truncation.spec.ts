@@ -5,12 +5,11 @@
 import test from 'ava'
 import { statSync } from 'node:fs'
 
-import { lastJson, runChild, tempFile } from './helpers.js'
+import { lastJson, linux, runChild, tempFile, testIf, windows } from './helpers.js'
 
-const posix = process.platform !== 'win32'
+const posix = !windows
 
-test('another process truncates the file: reads give zeros in JIT-compiled loops, flush throws', (t) => {
-  if (!posix) return t.pass('Windows refuses to truncate a mapped file')
+testIf(posix, 'Windows refuses to truncate a mapped file')('another process truncates the file: reads give zeros in JIT-compiled loops, flush throws', (t) => {
   const path = tempFile(Buffer.alloc(64 * 4096, 0x5a))
   const child = runChild(`
     const { execFileSync } = require('child_process');
@@ -44,8 +43,7 @@ test('another process truncates the file: reads give zeros in JIT-compiled loops
   t.is(statSync(path).size, 2 * 4096, 'writes to lost pages never reach the file')
 })
 
-test("a mode 'r' mapping of a file cut to zero reads zeros through read() and view()", (t) => {
-  if (!posix) return t.pass('Windows refuses to truncate a mapped file')
+testIf(posix, 'Windows refuses to truncate a mapped file')("a mode 'r' mapping of a file cut to zero reads zeros through read() and view()", (t) => {
   const path = tempFile(Buffer.alloc(5 * 4096, 1))
   const child = runChild(`
     const m = memmap.openSync(${JSON.stringify(path)});
@@ -58,8 +56,7 @@ test("a mode 'r' mapping of a file cut to zero reads zeros through read() and vi
   t.deepEqual(lastJson(child), [true, true])
 })
 
-test('SIGBUS sent with kill is not swallowed: the process dies as it would without memmap', (t) => {
-  if (!posix) return t.pass('no SIGBUS on Windows')
+testIf(posix, 'no SIGBUS on Windows')('SIGBUS sent with kill is not swallowed: the process dies as it would without memmap', (t) => {
   const path = tempFile('x'.repeat(100))
   const child = runChild(`
     const m = memmap.openSync(${JSON.stringify(path)});
@@ -87,8 +84,7 @@ test('WebAssembly out-of-bounds traps still throw RuntimeError with the guard in
   t.deepEqual(lastJson(child), [0, 'RuntimeError'])
 })
 
-test("process.on('SIGBUS') displaces the guard until the next mapping is made, which reinstalls it", (t) => {
-  if (!posix) return t.pass('no SIGBUS on Windows')
+testIf(posix, 'no SIGBUS on Windows')("process.on('SIGBUS') displaces the guard until the next mapping is made, which reinstalls it", (t) => {
   const path = tempFile(Buffer.alloc(4 * 4096, 7))
   const child = runChild(`
     process.on('SIGBUS', () => {});
@@ -101,8 +97,7 @@ test("process.on('SIGBUS') displaces the guard until the next mapping is made, w
   t.deepEqual(lastJson(child), [7, 0])
 })
 
-test('a shared memory object cut short by another process reads as zeros, not SIGBUS', (t) => {
-  if (process.platform !== 'linux') return t.pass('the object is reached through /dev/shm only on Linux')
+testIf(linux, 'the object is reached through /dev/shm only on Linux')('a shared memory object cut short by another process reads as zeros, not SIGBUS', (t) => {
   const name = `trunc${process.pid}`
   const child = runChild(`
     const m = memmap.createShared(${JSON.stringify(name)}, 4 * 4096);
@@ -116,3 +111,23 @@ test('a shared memory object cut short by another process reads as zeros, not SI
   t.is(child.status, 0, child.stderr)
   t.deepEqual(lastJson(child), [9, 0, 0])
 })
+
+testIf(posix, 'Windows refuses to delete or replace a mapped file')(
+  "flush() of a mode 'r' mapping whose path was unlinked or replaced succeeds: nothing was truncated",
+  (t) => {
+    const path = tempFile(Buffer.alloc(2 * 4096, 7))
+    const child = runChild(`
+      const fs = require('fs');
+      const m = memmap.openSync(${JSON.stringify(path)});
+      const out = {};
+      fs.unlinkSync(${JSON.stringify(path)});
+      try { m.flush(); out.unlinked = 'flushed' } catch (e) { out.unlinked = e.code }
+      fs.writeFileSync(${JSON.stringify(path)}, 'x');
+      try { m.flush(); out.replaced = 'flushed' } catch (e) { out.replaced = e.code }
+      out.bytes = m.buffer.every((b) => b === 7);
+      console.log(JSON.stringify(out));
+    `)
+    t.is(child.status, 0, child.stderr)
+    t.deepEqual(lastJson(child), { unlinked: 'flushed', replaced: 'flushed', bytes: true })
+  },
+)

@@ -28,7 +28,11 @@ pub enum Error {
     TooLarge { length: u64, max: u64 },
     /// The file is shorter than the mapped range: another process truncated it
     /// (`ERR_MMAP_TRUNCATED`).
-    Truncated { file_len: u64, mapped_end: u64 },
+    /// `file_len` is `None` where it is not known (a private mapping keeps no descriptor).
+    Truncated {
+        file_len: Option<u64>,
+        mapped_end: u64,
+    },
     /// This process holds as many live mappings as it may (`ENOMEM`, see `budget.rs`).
     TooManyMappings { limit: usize, path: Option<String> },
     /// The operation does not exist for this kind of mapping or platform (`ERR_MMAP_UNSUPPORTED`).
@@ -156,12 +160,20 @@ impl fmt::Display for Error {
             Error::Truncated {
                 file_len,
                 mapped_end,
-            } => write!(
-                f,
-                "The file was truncated under the mapping: it ends at byte {file_len}, the \
-                 mapping at {mapped_end}. The lost pages read as zeros and writes to them cannot \
-                 reach the file; map it again to follow its new length"
-            ),
+            } => {
+                match file_len {
+                    Some(end) => write!(
+                        f,
+                        "The file was truncated under the mapping: it ends at byte {end}, the \
+                         mapping at {mapped_end}. "
+                    )?,
+                    None => f.write_str("The file was truncated under the mapping. ")?,
+                }
+                f.write_str(
+                    "The lost pages read as zeros and writes to them cannot reach the file; \
+                     map it again to follow its new length",
+                )
+            }
             Error::TooManyMappings { limit, path } => {
                 write!(f, "ENOMEM: too many live mappings ({limit}), mmap")?;
                 if let Some(path) = path {

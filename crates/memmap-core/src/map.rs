@@ -344,10 +344,13 @@ impl Map {
             return 0;
         };
         let count = capacity.min(self.len - start);
-        // SAFETY: `start + count <= self.len`, so the source lies inside the live mapping (a
-        // non-empty one, since start < len); the caller vouches for the target. `ptr::copy`
-        // allows the two to overlap.
-        unsafe { std::ptr::copy(self.as_ptr().as_ptr().add(start), target, count) };
+        if count > 0 {
+            // SAFETY: `start + count <= self.len`, so the source lies inside the live mapping
+            // (a non-empty one, since start < len); the caller vouches for the target, which is
+            // non-null since `count > 0` (a zero-length target may be a null pointer, which
+            // `ptr::copy` does not allow even for 0 bytes). `ptr::copy` allows overlap.
+            unsafe { std::ptr::copy(self.as_ptr().as_ptr().add(start), target, count) };
+        }
         count
     }
 
@@ -408,15 +411,17 @@ impl Map {
     }
 
     /// [`Error::Truncated`] if the file is now shorter than the mapped range.
+    ///
+    /// A writable mapping asks its open file. A private (`'r'`) one holds no descriptor and
+    /// writes nothing back, so it goes only by what the truncation guard saw: its path may have
+    /// been unlinked or replaced by another file since, which says nothing about the pages.
     fn check_not_truncated(&self) -> Result<()> {
         let mapped_end = self.offset + self.len as u64;
-        // The open file where one is kept (it may have been renamed since), else the path.
         let file_len = match &self.backing {
-            Backing::File(file) => file.metadata().map(|meta| meta.len()).unwrap_or(0),
-            Backing::Path(path) => fs::metadata(path).map(|meta| meta.len()).unwrap_or(0),
-            Backing::None => u64::MAX,
+            Backing::File(file) => Some(file.metadata().map(|meta| meta.len()).unwrap_or(0)),
+            Backing::Path(_) | Backing::None => None,
         };
-        if self.lost_pages() || file_len < mapped_end {
+        if self.lost_pages() || file_len.is_some_and(|len| len < mapped_end) {
             return Err(Error::Truncated {
                 file_len,
                 mapped_end,

@@ -122,3 +122,25 @@ fn writes_to_mended_pages_survive_a_later_fault_below_them() {
     map.read(6 * page as u64, &mut back);
     assert_eq!(&back, b"written after the first fault");
 }
+
+#[test]
+fn a_private_mapping_does_not_consult_its_path_when_flushing() {
+    let (_dir, path, map) = mapped_file(2, Mode::Read);
+    // The path now names another, shorter file, and then none at all: neither cut these pages.
+    fs::remove_file(&path).unwrap();
+    fs::write(&path, b"short").unwrap();
+    assert!(map.flush(0, 10).is_ok());
+    fs::remove_file(&path).unwrap();
+    assert!(map.flush(0, map.len()).is_ok());
+    let mut all = vec![0; map.len()];
+    map.read(0, &mut all);
+    assert!(all.iter().all(|&b| b == 0xa5), "the pages still show the old file");
+}
+
+#[test]
+fn a_zero_length_read_into_a_null_pointer_copies_nothing() {
+    let (_dir, _path, map) = mapped_file(1, Mode::Read);
+    // SAFETY: a capacity of 0 asks for no byte of the target; null is what an empty JavaScript
+    // typed array may hand over.
+    assert_eq!(unsafe { map.copy_out(0, std::ptr::null_mut(), 0) }, 0);
+}

@@ -182,14 +182,45 @@ impl Drop for Registration {
 /// How many handlers are between reading the registry and finishing their `mmap`.
 static MENDING: AtomicUsize = AtomicUsize::new(0);
 
-/// The handler that was installed before ours, for faults that are not ours to mend.
-struct Previous(std::cell::UnsafeCell<MaybeUninit<libc::sigaction>>);
+/// The handler that was installed before ours, for faults that are not ours to mend: what
+/// [`chain`] needs of its `sigaction`, the handler and its flags. A reinstall rewrites them while
+/// a handler on another thread may be reading them, so they are atomics published under a
+/// sequence counter (odd while being written), and the handler reads a consistent pair.
+struct Previous {
+    seq: AtomicUsize,
+    handler: AtomicUsize,
+    flags: AtomicUsize,
+}
 
-// SAFETY: written only under `INSTALL` (a mutex) before the handler that reads it is installed,
-// or while the handler is being reinstalled, and read only by the handler; `sigaction` is plain data.
-unsafe impl Sync for Previous {}
+impl Previous {
+    /// Under `INSTALL` only (one writer).
+    fn store(&self, action: &libc::sigaction) {
+        self.seq.fetch_add(1, Ordering::SeqCst);
+        self.handler.store(action.sa_sigaction, Ordering::SeqCst);
+        self.flags.store(action.sa_flags as usize, Ordering::SeqCst);
+        self.seq.fetch_add(1, Ordering::SeqCst);
+    }
 
-static PREVIOUS: Previous = Previous(std::cell::UnsafeCell::new(MaybeUninit::uninit()));
+    /// The handler and its flags (async-signal-safe: atomic loads only).
+    fn load(&self) -> (libc::sighandler_t, libc::c_int) {
+        loop {
+            let before = self.seq.load(Ordering::SeqCst);
+            let handler = self.handler.load(Ordering::SeqCst);
+            let flags = self.flags.load(Ordering::SeqCst) as libc::c_int;
+            if before.is_multiple_of(2) && self.seq.load(Ordering::SeqCst) == before {
+                return (handler, flags);
+            }
+            std::hint::spin_loop();
+        }
+    }
+}
+
+static PREVIOUS: Previous = Previous {
+    seq: AtomicUsize::new(0),
+    // SIG_DFL until `install` saves the real one.
+    handler: AtomicUsize::new(libc::SIG_DFL),
+    flags: AtomicUsize::new(0),
+};
 static PAGE_MASK: AtomicUsize = AtomicUsize::new(0);
 static INSTALL: Mutex<()> = Mutex::new(());
 
@@ -226,14 +257,13 @@ fn install() {
     ours.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK | libc::SA_RESTART;
     // SAFETY: `sa_mask` is a valid sigset_t to fill.
     unsafe { libc::sigemptyset(&mut ours.sa_mask) };
-    // SAFETY: under INSTALL; the old handler is saved before ours (which reads it) is installed.
-    // A signal arriving between the two calls still runs `current`, the handler being saved.
-    // When reinstalling, ours is not installed while PREVIOUS is written (it was displaced).
-    unsafe {
-        (*PREVIOUS.0.get()).write(current);
-        if libc::sigaction(libc::SIGBUS, &ours, ptr::null_mut()) == 0 {
-            INSTALLED.store(true, Ordering::Release);
-        }
+    // Saved before ours (which reads it) is installed. A signal arriving between the two calls
+    // still runs `current`, the handler being saved; one of ours still running on another
+    // thread from before it was displaced reads PREVIOUS consistently (see `Previous`).
+    PREVIOUS.store(&current);
+    // SAFETY: installs a handler with a valid, fully initialised sigaction.
+    if unsafe { libc::sigaction(libc::SIGBUS, &ours, ptr::null_mut()) } == 0 {
+        INSTALLED.store(true, Ordering::Release);
     }
 }
 
@@ -263,6 +293,9 @@ fn is_lost_page(code: libc::c_int) -> bool {
 }
 
 extern "C" fn on_sigbus(signal: libc::c_int, info: *mut libc::siginfo_t, context: *mut c_void) {
+    // The interrupted code may be between a failed call and its read of errno: give it back
+    // the value it had, whatever `mmap` or `sigaction` here set.
+    let saved = Errno::save();
     // SAFETY: the kernel passes a valid siginfo_t to an SA_SIGINFO handler.
     let (code, address) = unsafe { ((*info).si_code, (*info).si_addr() as usize) };
     if is_lost_page(code) {
@@ -270,11 +303,46 @@ extern "C" fn on_sigbus(signal: libc::c_int, info: *mut libc::siginfo_t, context
         let mended = mend(address);
         MENDING.fetch_sub(1, Ordering::SeqCst);
         if mended {
+            saved.restore();
             return;
         }
     }
     // SAFETY: forwarding to the handler saved by `install` with the arguments we were given.
     unsafe { chain(signal, info, context) };
+    saved.restore();
+}
+
+/// This thread's `errno`, saved on entry to the handler and restored on the way out.
+struct Errno(libc::c_int);
+
+impl Errno {
+    fn location() -> *mut libc::c_int {
+        // SAFETY: each returns this thread's errno location, valid for the thread's lifetime.
+        unsafe {
+            #[cfg(any(target_os = "linux", target_os = "emscripten", target_os = "hurd"))]
+            return libc::__errno_location();
+            #[cfg(target_os = "android")]
+            return libc::__errno();
+            #[cfg(any(
+                target_vendor = "apple",
+                target_os = "freebsd",
+                target_os = "dragonfly"
+            ))]
+            return libc::__error();
+            #[cfg(any(target_os = "netbsd", target_os = "openbsd"))]
+            return libc::__errno();
+        }
+    }
+
+    fn save() -> Errno {
+        // SAFETY: a valid, aligned int of this thread (see `location`).
+        Errno(unsafe { *Errno::location() })
+    }
+
+    fn restore(self) {
+        // SAFETY: as in `save`.
+        unsafe { *Errno::location() = self.0 };
+    }
 }
 
 /// Replaces the faulting page and the rest of its mapping with zero pages; false if the address
@@ -328,11 +396,11 @@ fn mend(address: usize) -> bool {
 /// # Safety
 /// Must be called from the SIGBUS handler with the arguments it received.
 unsafe fn chain(signal: libc::c_int, info: *mut libc::siginfo_t, context: *mut c_void) {
-    // SAFETY: `install` wrote PREVIOUS before installing the handler that calls this.
-    let previous = unsafe { (*PREVIOUS.0.get()).assume_init_ref() };
+    // `install` stored PREVIOUS before installing the handler that calls this.
+    let (previous, previous_flags) = PREVIOUS.load();
     // SAFETY: the kernel passes a valid siginfo_t to an SA_SIGINFO handler.
     let code = unsafe { (*info).si_code };
-    match previous.sa_sigaction {
+    match previous {
         // An ignored SIGBUS that a process sent stays ignored. A fault cannot be ignored: the
         // instruction would fault again as soon as this handler returned, forever. The kernel
         // kills the process in that case, so do the same.
@@ -348,7 +416,7 @@ unsafe fn chain(signal: libc::c_int, info: *mut libc::siginfo_t, context: *mut c
                 libc::raise(signal);
             }
         }
-        handler if previous.sa_flags & libc::SA_SIGINFO != 0 => {
+        handler if previous_flags & libc::SA_SIGINFO != 0 => {
             // SAFETY: an SA_SIGINFO handler has this signature.
             let handler: extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut c_void) =
                 unsafe { std::mem::transmute(handler) };
