@@ -274,7 +274,8 @@ export class Mapping {
 
   /** A zero-copy Buffer over the whole mapping, made on first access; the same object each time. */
   get buffer(): Buffer {
-    if (this.#buffer !== undefined) return this.#buffer
+    const cached = this.#attached()
+    if (cached !== undefined) return cached
     if (!zeroCopy) throw this.#closedOr(refused())
     if (this.length > maxViewLength) throw this.#closedOr(tooLarge(this.length))
     this.#buffer = this.#native.view(0, this.length)
@@ -284,10 +285,20 @@ export class Mapping {
   /** A zero-copy Buffer over `[start, end)`, with `Buffer#subarray`'s rules. Costs only what it covers. */
   view(start?: number, end?: number): Buffer {
     const [from, to] = toRange(start, end, this.length)
-    if (this.#buffer !== undefined) return this.#buffer.subarray(from, to)
+    const cached = this.#attached()
+    if (cached !== undefined) return cached.subarray(from, to)
     if (!zeroCopy) throw this.#closedOr(refused())
     if (to - from > maxViewLength) throw this.#closedOr(tooLarge(to - from))
     return this.#native.view(from, to)
+  }
+
+  /**
+   * The cached whole-mapping Buffer, unless its ArrayBuffer was transferred away
+   * (`ArrayBuffer#transfer` leaves it with length 0): then a fresh one is made on demand.
+   */
+  #attached(): Buffer | undefined {
+    if (this.#buffer !== undefined && this.#buffer.byteLength !== this.length) this.#buffer = undefined
+    return this.#buffer
   }
 
   /** Copies `min(target.byteLength, length - position)` bytes out; returns the count. Like `fs.readSync`. */

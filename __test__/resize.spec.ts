@@ -106,6 +106,38 @@ test('anonymous memory keeps its contents across growing and shrinking', (t) => 
   m.close()
 })
 
+test('a failed anonymous resize keeps the mapping and the Buffers handed out as they were', (t) => {
+  const m = anonymous(2 * pageSize)
+  const whole = m.buffer
+  const view = m.view(10, 20)
+  whole[10] = 42
+  // 1 PiB: more than this machine's address space and memory (Linux's mremap says EINVAL).
+  const error = t.throws(() => m.resize(2 ** 50)) as NodeJS.ErrnoException
+  t.regex(String(error.code), /^E[A-Z]+$/)
+  t.is(m.length, 2 * pageSize)
+  t.is(m.buffer, whole, 'the same Buffer, still attached')
+  t.is(whole.byteLength, 2 * pageSize)
+  t.is(view[0], 42)
+  m.close()
+})
+
+const transfer = (ArrayBuffer.prototype as { transfer?: () => ArrayBuffer }).transfer !== undefined
+
+testIf(transfer, `ArrayBuffer#transfer arrived in Node.js 21; this is ${process.version}`)(
+  'after its ArrayBuffer was transferred away, buffer and view() give fresh Buffers over the pages',
+  (t) => {
+    const m = anonymous(pageSize)
+    m.buffer[5] = 7
+    const moved = (m.buffer.buffer as ArrayBuffer & { transfer(): ArrayBuffer }).transfer()
+    t.is(new Uint8Array(moved)[5], 7, 'the transferred ArrayBuffer holds the pages')
+    t.is(m.buffer.byteLength, pageSize, 'not the stale, emptied Buffer')
+    t.is(m.buffer[5], 7)
+    t.is(m.view(5, 6)[0], 7)
+    m.buffer[6] = 8
+    t.is(new Uint8Array(moved)[6], 8, 'both are the same memory')
+  },
+)
+
 test('resize after advice or a lock on part of the mapping (its kernel region split)', (t) => {
   const path = tempFile(pattern(16 * pageSize))
   const m = openSync(path, { mode: 'r+' })

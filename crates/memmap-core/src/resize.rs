@@ -246,15 +246,17 @@ impl Map {
 
     /// Anonymous memory: grows or shrinks keeping the contents (the first `min(old, new)` bytes).
     fn resize_anonymous(&mut self, len: usize, detach: impl FnOnce()) -> Result<()> {
+        // mremap moves the pages themselves, so the contents go with them. The Buffers over the
+        // old pages are detached once it has succeeded, so a failed resize leaves them attached
+        // (the caller is the JavaScript thread, so no JavaScript runs in between).
         #[cfg(target_os = "linux")]
-        let detach = {
-            detach();
-            // mremap moves the pages themselves, so the contents go with them.
-            match self.mremap(len) {
-                Some(Ok(())) => return Ok(()),
-                Some(Err(error)) => return Err(Error::os(error, "mremap", None)),
-                None => || {},
+        let detach = match self.mremap(len) {
+            Some(Ok(())) => {
+                detach();
+                return Ok(());
             }
+            Some(Err(error)) => return Err(Error::os(error, "mremap", None)),
+            None => detach,
         };
         let region = if len == 0 {
             None

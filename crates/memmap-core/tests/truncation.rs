@@ -134,7 +134,10 @@ fn a_private_mapping_does_not_consult_its_path_when_flushing() {
     assert!(map.flush(0, map.len()).is_ok());
     let mut all = vec![0; map.len()];
     map.read(0, &mut all);
-    assert!(all.iter().all(|&b| b == 0xa5), "the pages still show the old file");
+    assert!(
+        all.iter().all(|&b| b == 0xa5),
+        "the pages still show the old file"
+    );
 }
 
 #[test]
