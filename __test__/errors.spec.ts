@@ -2,11 +2,12 @@
 // fs-style errors. The matrix runs in a child process so that a crash fails a test, not ava.
 
 import test from 'ava'
-import { chmodSync, readFileSync, writeFileSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
+import { chmodSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 
 import { openSync } from '../index.js'
-import { errno, lastJson, runChild, tempDir, tempFile, testIf, windows } from './helpers.js'
+import { errno, lastJson, linux, pattern, root, runChild, tempDir, tempFile, testIf, underQemu, windows } from './helpers.js'
 
 interface Outcome {
   label: string
@@ -163,3 +164,58 @@ test('a failed call changes nothing: the mapping stays usable', (t) => {
   t.is(m.buffer.toString(), 'ok23456789')
   m.close()
 })
+
+test('every failed open leaves the file exactly as it was', (t) => {
+  const contents = pattern(64 * 1024)
+  const path = tempFile(contents)
+  const missing = join(tempDir(), 'never-made.bin')
+  const child = runChild(`
+    const fs = require('fs');
+    const attempts = {
+      'w+ offset past size': () => memmap.openSync(${JSON.stringify(path)}, { mode: 'w+', size: 10, offset: 100 }),
+      'w+ length past size': () => memmap.openSync(${JSON.stringify(path)}, { mode: 'w+', size: 10, length: 11 }),
+      'w+ size the file system refuses': () => memmap.openSync(${JSON.stringify(path)}, { mode: 'w+', size: 2 ** 53 - 1 }),
+      'r+ growth the file system refuses': () => memmap.openSync(${JSON.stringify(path)}, { mode: 'r+', size: 2 ** 53 - 1 }),
+      'r+ offset past the grown size': () => memmap.openSync(${JSON.stringify(path)}, { mode: 'r+', size: 70000, offset: 70001 }),
+      'w+ of a new file, offset past size': () => memmap.openSync(${JSON.stringify(missing)}, { mode: 'w+', size: 10, offset: 100 }),
+    };
+    const out = {};
+    for (const [name, attempt] of Object.entries(attempts)) {
+      try { attempt(); out[name] = 'opened' } catch (e) { out[name] = e.code }
+    }
+    out.size = fs.statSync(${JSON.stringify(path)}).size;
+    out.same = fs.readFileSync(${JSON.stringify(path)}).equals(Buffer.from(${JSON.stringify(contents.toString('base64'))}, 'base64'));
+    out.made = fs.existsSync(${JSON.stringify(missing)});
+    console.log(JSON.stringify(out));
+  `)
+  t.is(child.status, 0, child.stderr)
+  const out = lastJson<Record<string, unknown>>(child)
+  t.like(out, {
+    'w+ offset past size': 'ERR_MMAP_OUT_OF_RANGE',
+    'w+ length past size': 'ERR_MMAP_OUT_OF_RANGE',
+    'r+ offset past the grown size': 'ERR_MMAP_OUT_OF_RANGE',
+    'w+ of a new file, offset past size': 'ERR_MMAP_OUT_OF_RANGE',
+    size: 64 * 1024,
+    same: true,
+    made: false,
+  })
+  // EFBIG where the file system caps a file's length; tmpfs takes it, and then mmap says ENOMEM.
+  for (const name of ['w+ size the file system refuses', 'r+ growth the file system refuses']) t.regex(String(out[name]), /^E[A-Z]+$/, name)
+})
+
+testIf(linux && !underQemu, linux ? 'qemu-user reserves more address space than ulimit -v leaves' : 'sets the address-space limit with ulimit -v (sh)')(
+  "an 'r+' open whose growth succeeded but whose mmap failed puts the file's length back",
+  (t) => {
+    const contents = pattern(4096)
+    const path = tempFile(contents)
+    // 3 GiB of address space: Node.js starts, an 8 GiB mapping cannot be made.
+    const source = `const memmap = require(${JSON.stringify(root)});
+      try { memmap.openSync(${JSON.stringify(path)}, { mode: 'r+', size: 8 * 2 ** 30 }); console.log('"opened"') }
+      catch (e) { console.log(JSON.stringify(e.code + ' ' + e.syscall)) }`
+    const child = spawnSync('sh', ['-c', 'ulimit -v 3000000 && exec "$0" -e "$1"', process.execPath, source], { encoding: 'utf8', timeout: 60_000 })
+    t.is(child.status, 0, child.stderr)
+    t.is(lastJson(child), 'ENOMEM mmap')
+    t.is(statSync(path).size, 4096, 'the length the open gave the file was taken back')
+    t.deepEqual(readFileSync(path), contents)
+  },
+)

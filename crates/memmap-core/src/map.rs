@@ -156,33 +156,26 @@ impl Map {
         if fs::metadata(path).is_ok_and(|meta| meta.is_dir()) {
             return Err(eisdir(name));
         }
-        let file = fs::OpenOptions::new()
-            .read(true)
-            .write(mode.is_shared())
-            .create(mode == Mode::Create)
-            .open(path)
-            .map_err(|e| Error::os(e, "open", name))?;
+        let (file, created) = open_file(path, mode).map_err(|e| Error::os(e, "open", name))?;
+        // Whatever fails from here on leaves the file as it was: removed if this call created
+        // it, its old length back if this call changed it (see `Undo`).
+        let mut undo = Undo {
+            path,
+            created,
+            old_len: None,
+        };
         let meta = file.metadata().map_err(|e| Error::os(e, "fstat", name))?;
         if meta.is_dir() {
             return Err(eisdir(name));
         }
-        let mut file_len = meta.len();
-        match (mode, options.size) {
-            (Mode::Create, Some(size)) => {
-                // "Created or truncated, then set to size bytes": zero-filled, nothing kept.
-                file.set_len(0)
-                    .map_err(|e| Error::os(e, "ftruncate", name))?;
-                file.set_len(size)
-                    .map_err(|e| Error::os(e, "ftruncate", name))?;
-                file_len = size;
-            }
-            (Mode::ReadWrite, Some(size)) if size > file_len => {
-                file.set_len(size)
-                    .map_err(|e| Error::os(e, "ftruncate", name))?;
-                file_len = size;
-            }
-            _ => {}
-        }
+        let old_len = meta.len();
+        // Every argument is checked against the length the file will have before the file is
+        // touched.
+        let file_len = match (mode, options.size) {
+            (Mode::Create, Some(size)) => size,
+            (Mode::ReadWrite, Some(size)) => size.max(old_len),
+            _ => old_len,
+        };
         let offset = options.offset;
         if offset > file_len {
             return Err(Error::OutOfRange(format!(
@@ -199,6 +192,18 @@ impl Map {
             .ok()
             .filter(|&len| len <= isize::MAX as usize)
             .ok_or_else(|| Error::OutOfRange(format!("length {length} is too large to map")))?;
+        // The new length in one step: a length the file system refuses (EFBIG, ENOSPC) fails
+        // here with the file unchanged.
+        if file_len != old_len {
+            undo.old_len = Some(old_len);
+            file.set_len(file_len)
+                .map_err(|e| Error::os(e, "ftruncate", name))?;
+        }
+        // Windows cannot empty a file while a view of it exists: 'w+' zeroes it before mapping.
+        #[cfg(windows)]
+        if mode == Mode::Create && old_len > 0 {
+            zero_fill(&file, file_len).map_err(|e| Error::os(e, "ftruncate", name))?;
+        }
         let region = if len == 0 {
             None
         } else {
@@ -224,6 +229,13 @@ impl Map {
             }
             Some(region)
         };
+        // "Created or truncated, then set to size bytes": zero-filled, nothing kept. Done once
+        // the mapping exists, so that no failure above has lost the old contents; the shared
+        // pages follow the file (no one else has them yet).
+        #[cfg(not(windows))]
+        if mode == Mode::Create && old_len > 0 {
+            zero_fill(&file, file_len).map_err(|e| Error::os(e, "ftruncate", name))?;
+        }
         // A read-only mapping's descriptor is closed here: the pages stay mapped without it, and
         // thousands of live mappings then hold no descriptors. A writable one keeps its file
         // for `resize()`.
@@ -234,6 +246,7 @@ impl Map {
         };
         let map = Map::from_region(region, Kind::File, mode, Some(shown), offset, len, backing)?;
         map.apply(options.populate, options.lock)?;
+        undo.disarm();
         Ok(map)
     }
 
@@ -439,6 +452,62 @@ impl Map {
             )));
         }
         Ok(())
+    }
+}
+
+/// Opens `path` for `mode` without changing it ('w+' creates it if missing, but does not
+/// truncate it: see [`Map::open`]); says whether this call created it.
+fn open_file(path: &Path, mode: Mode) -> std::io::Result<(fs::File, bool)> {
+    let mut options = fs::OpenOptions::new();
+    options.read(true).write(mode.is_shared());
+    if mode == Mode::Create {
+        match fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(path)
+        {
+            Ok(file) => return Ok((file, true)),
+            Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(error) => return Err(error),
+        }
+    }
+    options.open(path).map(|file| (file, false))
+}
+
+/// Empties `file` and gives it `len` zero bytes again (what 'w+' promises).
+fn zero_fill(file: &fs::File, len: u64) -> std::io::Result<()> {
+    file.set_len(0)?;
+    file.set_len(len)
+}
+
+/// Puts a file back as it was when an open fails after touching it: removes it if the open
+/// created it, else restores its old length if the open changed it (reopening the path, since
+/// the open's own descriptor may have moved into the mapping by then). Best effort: the error
+/// being reported is the open's.
+struct Undo<'a> {
+    path: &'a Path,
+    created: bool,
+    old_len: Option<u64>,
+}
+
+impl Undo<'_> {
+    /// The open succeeded: leave the file as it now is.
+    fn disarm(&mut self) {
+        self.created = false;
+        self.old_len = None;
+    }
+}
+
+impl Drop for Undo<'_> {
+    fn drop(&mut self) {
+        if self.created {
+            let _ = fs::remove_file(self.path);
+        } else if let Some(len) = self.old_len {
+            if let Ok(file) = fs::OpenOptions::new().write(true).open(self.path) {
+                let _ = file.set_len(len);
+            }
+        }
     }
 }
 

@@ -323,3 +323,90 @@ fn handle_close_is_idempotent_and_later_calls_fail() {
         Err(Error::Closed)
     ));
 }
+
+/// What every failed open must leave: the same bytes, at the same length.
+fn assert_untouched(path: &std::path::Path, contents: &[u8]) {
+    assert_eq!(fs::read(path).unwrap(), contents);
+}
+
+#[test]
+fn create_with_a_range_past_its_size_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let contents = pattern(64 * 1024);
+    let path = file_with(&dir, &contents);
+    for (offset, length) in [(100, None), (0, Some(11)), (4, Some(7))] {
+        let options = OpenOptions {
+            mode: Mode::Create,
+            size: Some(10),
+            offset,
+            length,
+            ..Default::default()
+        };
+        let error = Map::open(&path, &options).unwrap_err();
+        assert_eq!(error.code(), "ERR_MMAP_OUT_OF_RANGE", "{offset} {length:?}");
+        assert_untouched(&path, &contents);
+    }
+}
+
+#[test]
+fn create_with_a_size_the_file_system_refuses_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let contents = pattern(5000);
+    let path = file_with(&dir, &contents);
+    let options = OpenOptions {
+        mode: Mode::Create,
+        size: Some((1 << 53) - 1),
+        ..Default::default()
+    };
+    // EFBIG from ftruncate on most file systems; tmpfs takes the length, and then mmap refuses
+    // to map 8 PiB. Either way the file is as it was.
+    let error = Map::open(&path, &options).unwrap_err();
+    assert!(
+        matches!(error.syscall(), Some("ftruncate" | "mmap")),
+        "{error}"
+    );
+    assert_untouched(&path, &contents);
+}
+
+#[test]
+fn a_failed_create_of_a_new_file_leaves_no_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("new.bin");
+    for size in [(1 << 53) - 1, 10] {
+        let options = OpenOptions {
+            mode: Mode::Create,
+            size: Some(size),
+            offset: 100,
+            ..Default::default()
+        };
+        assert!(Map::open(&path, &options).is_err());
+        assert!(!path.exists(), "size {size}");
+    }
+}
+
+#[test]
+fn read_write_growth_refused_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let contents = pattern(3000);
+    let path = file_with(&dir, &contents);
+    let options = OpenOptions {
+        mode: Mode::ReadWrite,
+        size: Some((1 << 53) - 1),
+        ..Default::default()
+    };
+    assert!(matches!(
+        Map::open(&path, &options).unwrap_err().syscall(),
+        Some("ftruncate" | "mmap")
+    ));
+    let past = OpenOptions {
+        mode: Mode::ReadWrite,
+        size: Some(4000),
+        offset: 4001,
+        ..Default::default()
+    };
+    assert_eq!(
+        Map::open(&path, &past).unwrap_err().code(),
+        "ERR_MMAP_OUT_OF_RANGE"
+    );
+    assert_untouched(&path, &contents);
+}
