@@ -1,11 +1,11 @@
 import test, { type ExecutionContext } from 'ava'
-import { spawn } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { statSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { Worker } from 'node:worker_threads'
 
 import { createShared, openShared, unlinkShared } from '../index.js'
-import { errno, root, runChild, tempFile, testIf, windows } from './helpers.js'
+import { errno, lastJson, linux, root, runChild, tempFile, testIf, windows } from './helpers.js'
 
 let counter = 0
 /** A name unique to this run, unlinked when the test ends. */
@@ -307,3 +307,27 @@ test('atomics work where zero-copy Buffers are refused', (t) => {
   t.is(exit.status, 0, exit.stderr)
   t.is(exit.stdout.trim(), '[false,7,"timed-out"]')
 })
+
+// A private mount namespace with a 1 MiB /dev/shm, as in a small container (Docker's default is
+// 64 MiB): root on Linux only.
+const smallShm = linux && process.getuid?.() === 0
+testIf(smallShm, 'mounts a 1 MiB /dev/shm in a private mount namespace: needs root on Linux')(
+  'createShared larger than /dev/shm can hold fails at once with ENOSPC and leaves no object',
+  (t) => {
+    const source = `const memmap = require(${JSON.stringify(root)});
+      const fs = require('fs');
+      const out = {};
+      try { memmap.createShared('big', 8 * 2 ** 20); out.big = 'created' } catch (e) { out.big = [e.code, e.syscall, e.path] }
+      out.left = fs.readdirSync('/dev/shm');
+      const small = memmap.createShared('small', 256 * 1024);
+      small.buffer.fill(1);
+      out.small = memmap.openShared('small').buffer[256 * 1024 - 1];
+      console.log(JSON.stringify(out));`
+    const child = spawnSync('unshare', ['-m', 'sh', '-c', 'mount -t tmpfs -o size=1m tmpfs /dev/shm && exec "$0" -e "$1"', process.execPath, source], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    })
+    t.is(child.status, 0, child.stderr)
+    t.deepEqual(lastJson(child), { big: ['ENOSPC', 'posix_fallocate', 'big'], left: [], small: 1 })
+  },
+)

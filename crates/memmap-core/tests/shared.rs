@@ -269,3 +269,28 @@ fn notify_reaches_another_process() {
     assert_eq!(result, WaitResult::Ok);
     assert!(libc::WIFEXITED(status));
 }
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_create_too_large_to_reserve_leaves_the_object_as_it_was() {
+    let name = Name::new();
+    let existing = Map::create_shared(&name.0, 4096, false).unwrap();
+    existing.write(0, b"kept").unwrap();
+    // 1 PiB: tmpfs takes the length, but cannot reserve the pages.
+    let error = Map::create_shared(&name.0, 1 << 50, false).unwrap_err();
+    assert_eq!(error.syscall(), Some("posix_fallocate"));
+    assert_eq!(error.code(), "ENOSPC");
+    let again = Map::open_shared(&name.0, false).unwrap();
+    assert_eq!(again.len(), 4096, "the object is back at its size");
+    let mut seen = [0; 4];
+    again.read(0, &mut seen);
+    assert_eq!(&seen, b"kept");
+
+    let fresh = Name::new();
+    assert!(Map::create_shared(&fresh.0, 1 << 50, false).is_err());
+    assert_eq!(
+        errno(&Map::open_shared(&fresh.0, false).unwrap_err()),
+        libc::ENOENT,
+        "a name this call created is gone again"
+    );
+}

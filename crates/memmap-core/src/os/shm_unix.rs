@@ -87,18 +87,83 @@ pub fn create(name: &str, length: usize, exclusive: bool) -> Result<Map> {
             let _ = unsafe { libc::fchmod(fd, 0o600) };
         }
     }
-    grow(&file, length as u64, path)?;
+    // A failure from here on leaves the name as it was: gone again if this call created it,
+    // at its old size if this call grew it.
+    let mut undo = Undo {
+        file: &file,
+        object: &object,
+        created,
+        grown_from: None,
+    };
+    undo.grown_from = grow(&file, length as u64, path)?;
+    if created || undo.grown_from.is_some() {
+        reserve(&file, undo.grown_from.unwrap_or(0), length as u64, path)?;
+    }
     let mut options = MmapOptions::new();
     options.len(length);
     // SAFETY: memmap2 asks that nobody change the object while a Rust reference to its bytes
     // lives; none ever does (raw pointers only). The object is at least `length` bytes (grow).
     let region = unsafe { options.map_mut(&file) }.map_err(|e| Error::os(e, "mmap", path))?;
-    shared_map(Some(region), Mode::ReadWrite, name, length)
+    let map = shared_map(Some(region), Mode::ReadWrite, name, length)?;
+    undo.created = false;
+    undo.grown_from = None;
+    Ok(map)
+}
+
+/// Puts a name back as it was when `create` fails after changing it (best effort: the error
+/// reported is `create`'s).
+struct Undo<'a> {
+    file: &'a File,
+    object: &'a CString,
+    created: bool,
+    /// The size before this call grew the object.
+    grown_from: Option<u64>,
+}
+
+impl Drop for Undo<'_> {
+    fn drop(&mut self) {
+        if self.created {
+            // SAFETY: `object` is NUL-terminated.
+            unsafe { libc::shm_unlink(self.object.as_ptr()) };
+        } else if let Some(size) = self.grown_from {
+            // SAFETY: plain ftruncate on a descriptor the caller owns.
+            unsafe { libc::ftruncate(self.file.as_raw_fd(), size as libc::off_t) };
+        }
+    }
+}
+
+/// Linux: allocates the object's pages in `[from, to)` now (`posix_fallocate`, as Chromium does
+/// for its shared memory), so that an object larger than what `/dev/shm` can hold fails here with
+/// `ENOSPC`, rather than each process that touches a page it cannot have being sent SIGBUS (which
+/// the truncation guard would then mend with private zero pages nobody else sees).
+fn reserve(file: &File, from: u64, to: u64, path: Option<&str>) -> Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: plain posix_fallocate on a descriptor `file` owns; it returns the error
+        // number instead of setting errno.
+        let error = unsafe {
+            libc::posix_fallocate(
+                file.as_raw_fd(),
+                from as libc::off_t,
+                (to - from) as libc::off_t,
+            )
+        };
+        if error != 0 {
+            return Err(Error::os(
+                io::Error::from_raw_os_error(error),
+                "posix_fallocate",
+                path,
+            ));
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = (file, from, to, path);
+    Ok(())
 }
 
 /// Grows the object to at least `length` bytes, never shrinking it, even when several processes
-/// create it at once.
-fn grow(file: &File, length: u64, path: Option<&str>) -> Result<()> {
+/// create it at once. Returns the size it had if this call grew it.
+fn grow(file: &File, length: u64, path: Option<&str>) -> Result<Option<u64>> {
     // Two creators must not interleave stat and ftruncate (one could shrink what the other
     // grew): hold an exclusive lock around them where the system locks shm objects (Linux's
     // tmpfs does). Elsewhere the re-check below still catches a lost race.
@@ -118,20 +183,22 @@ fn grow(file: &File, length: u64, path: Option<&str>) -> Result<()> {
     grown
 }
 
-fn grow_locked(file: &File, length: u64, path: Option<&str>) -> Result<()> {
+fn grow_locked(file: &File, length: u64, path: Option<&str>) -> Result<Option<u64>> {
     let fd = file.as_raw_fd();
     let size = stat(file, path)?.st_size as u64;
-    if size < length {
-        // SAFETY: plain ftruncate on a descriptor `file` owns.
-        if unsafe { libc::ftruncate(fd, length as libc::off_t) } != 0 {
-            let error = io::Error::last_os_error();
-            // macOS sizes an object once: another creator may have sized it first, big enough.
-            if (stat(file, path)?.st_size as u64) < length {
-                return Err(Error::os(error, "ftruncate", path));
-            }
-        }
+    if size >= length {
+        return Ok(None);
     }
-    Ok(())
+    // SAFETY: plain ftruncate on a descriptor `file` owns.
+    if unsafe { libc::ftruncate(fd, length as libc::off_t) } != 0 {
+        let error = io::Error::last_os_error();
+        // macOS sizes an object once: another creator may have sized it first, big enough.
+        if (stat(file, path)?.st_size as u64) < length {
+            return Err(Error::os(error, "ftruncate", path));
+        }
+        return Ok(None);
+    }
+    Ok(Some(size))
 }
 
 fn stat(file: &File, path: Option<&str>) -> Result<libc::stat> {
