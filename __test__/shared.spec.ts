@@ -331,3 +331,37 @@ testIf(smallShm, 'mounts a 1 MiB /dev/shm in a private mount namespace: needs ro
     t.deepEqual(lastJson(child), { big: ['ENOSPC', 'posix_fallocate', 'big'], left: [], small: 1 })
   },
 )
+
+testIf(linux, "the cap is Linux's vm.max_map_count")(
+  '20,000 pending waitAsync calls, then opening to the cap: coded ENOMEM rejections, never an abort',
+  (t) => {
+    const path = tempFile('cap')
+    const child = runChild(`
+      (async () => {
+        const name = 'mmjs-' + process.pid + '-cap';
+        const m = memmap.createShared(name, 4096);
+        // Each pending wait holds a thread, whose stack takes two map regions from the budget.
+        const waits = Array.from({ length: 20000 }, () => m.atomics.waitAsync(0, 0));
+        const opened = [];
+        let openError;
+        try { for (;;) opened.push(memmap.openSync(${JSON.stringify(path)})) }
+        catch (e) { openError = { code: e.code, syscall: e.syscall, waitAsync: /waitAsync/.test(e.message) } }
+        for (const o of opened) o.close();
+        m.close();
+        const count = {};
+        for (const s of await Promise.allSettled(waits)) {
+          const key = s.status === 'fulfilled' ? s.value : s.reason.code;
+          count[key] = (count[key] ?? 0) + 1;
+        }
+        memmap.unlinkShared(name);
+        console.log(JSON.stringify({ openError, count }));
+      })();
+    `, { timeout: 170_000 })
+    t.is(child.signal, null, child.stderr)
+    t.is(child.status, 0, child.stderr)
+    const { openError, count } = lastJson<{ openError: unknown; count: Record<string, number> }>(child)
+    t.deepEqual(openError, { code: 'ENOMEM', syscall: 'mmap', waitAsync: true })
+    t.deepEqual(Object.keys(count).toSorted(), ['ENOMEM', 'ERR_MMAP_CLOSED'], JSON.stringify(count))
+    t.is(count.ENOMEM + count.ERR_MMAP_CLOSED, 20_000)
+  },
+)

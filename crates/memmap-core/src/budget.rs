@@ -33,27 +33,36 @@ pub fn limit() -> usize {
     })
 }
 
-/// One live mapping's share of the budget, returned on drop.
+/// Map regions held against the budget (one for a mapping, two for a thread's stack and its
+/// guard page), returned on drop.
 #[derive(Debug)]
-pub struct Reservation(());
+pub struct Reservation(usize);
+
+/// The map regions a waiting thread takes: its stack and the guard page below it.
+pub const THREAD_REGIONS: usize = 2;
 
 impl Reservation {
-    /// Takes a share, or fails with [`Error::TooManyMappings`] naming `path`.
+    /// Takes one mapping's share, or fails with [`Error::TooManyMappings`] naming `path`.
     pub fn take(path: Option<&str>) -> Result<Reservation> {
+        Reservation::take_regions(1, path)
+    }
+
+    /// Takes `count` regions, or fails with [`Error::TooManyMappings`] naming `path`.
+    pub fn take_regions(count: usize, path: Option<&str>) -> Result<Reservation> {
         let limit = limit();
-        if LIVE.fetch_add(1, Ordering::AcqRel) >= limit {
-            LIVE.fetch_sub(1, Ordering::AcqRel);
+        if LIVE.fetch_add(count, Ordering::AcqRel) + count > limit {
+            LIVE.fetch_sub(count, Ordering::AcqRel);
             return Err(Error::TooManyMappings {
                 limit,
                 path: path.map(str::to_owned),
             });
         }
-        Ok(Reservation(()))
+        Ok(Reservation(count))
     }
 }
 
 impl Drop for Reservation {
     fn drop(&mut self) {
-        LIVE.fetch_sub(1, Ordering::AcqRel);
+        LIVE.fetch_sub(self.0, Ordering::AcqRel);
     }
 }

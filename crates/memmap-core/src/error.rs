@@ -181,7 +181,8 @@ impl fmt::Display for Error {
                 }
                 f.write_str(
                     ": close() the mappings you no longer use; a Mapping that is merely \
-                     unreferenced is released only when V8 collects it, after the current task",
+                     unreferenced is released only when V8 collects it, after the current task. \
+                     Each pending waitAsync() counts too (its thread's stack is mapped memory)",
                 )
             }
             Error::Unsupported(message) => f.write_str(message),

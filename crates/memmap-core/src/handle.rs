@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicI32, Ordering::SeqCst};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;
 
+use crate::budget::{Reservation, THREAD_REGIONS};
 use crate::error::{Error, Result};
 use crate::map::Map;
 use crate::wait::{sleep, Sleepers, Slept, WaitResult};
@@ -113,6 +114,33 @@ impl Handle {
             Slept::Evicted if self.is_closed() => Err(Error::Closed),
             Slept::Evicted => Ok(WaitResult::Ok),
         }
+    }
+
+    /// [`Handle::wait`] on a thread of its own, which hands the result to `done`: a sleeper holds
+    /// no thread of any pool. The thread's stack is mapped memory, so it takes its share of the
+    /// mapping budget while it lives (see `budget.rs`): past the cap this fails with the coded
+    /// `ENOMEM` of [`Error::TooManyMappings`], and a thread the OS will not start is an OS error
+    /// (`EAGAIN`), never an abort. On failure `done` is dropped without being called.
+    pub fn wait_on_thread(
+        &self,
+        offset: usize,
+        expected: i32,
+        timeout: Option<Duration>,
+        done: impl FnOnce(Result<WaitResult>) + Send + 'static,
+    ) -> Result<()> {
+        let path = self.with(|map| Ok(map.path().map(str::to_owned)))?;
+        let regions = Reservation::take_regions(THREAD_REGIONS, path.as_deref())?;
+        let handle = self.clone();
+        std::thread::Builder::new()
+            .name("memmap-wait".into())
+            // The thread sleeps in the kernel; its stack holds a few frames.
+            .stack_size(64 * 1024)
+            .spawn(move || {
+                let _regions = regions;
+                done(handle.wait(offset, expected, timeout));
+            })
+            .map(drop)
+            .map_err(|e| Error::os(e, crate::os::SYSCALL_THREAD, path.as_deref()))
     }
 
     /// `Atomics.notify` on the Int32 at `offset`: wakes up to `count` sleepers in every thread

@@ -2,6 +2,7 @@
 //! Values arrive checked and converted by the facade (Int32 wrapping, BigInt64 wrapping,
 //! aligned offsets); the core checks offsets again.
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use memmap_core::{Map, Rmw};
@@ -160,25 +161,19 @@ impl NativeMapping {
             deferred.resolve(settle(now));
             return Ok(promise.raw());
         }
-        let handle = self.handle.clone();
-        // Kept here too, so that the promise is still rejected if no thread can start.
-        let slot = std::sync::Arc::new(std::sync::Mutex::new(Some(deferred)));
+        // Kept here too, so that the promise is rejected with the coded error if no thread starts.
+        let slot = Arc::new(Mutex::new(Some(deferred)));
         let theirs = slot.clone();
-        // The thread sleeps in the kernel; its stack holds a few frames.
-        let spawned = std::thread::Builder::new()
-            .name("memmap-wait".into())
-            .stack_size(64 * 1024)
-            .spawn(move || {
-                let result = handle.wait(offset, expected, timeout);
+        let started = self
+            .handle
+            .wait_on_thread(offset, expected, timeout, move |result| {
                 if let Some(deferred) = theirs.lock().ok().and_then(|mut d| d.take()) {
                     deferred.resolve(settle(result));
                 }
             });
-        if let Err(e) = spawned {
+        if let Err(error) = started {
             if let Some(deferred) = slot.lock().ok().and_then(|mut d| d.take()) {
-                deferred.reject(napi::Error::from_reason(format!(
-                    "could not start a thread for waitAsync: {e}"
-                )));
+                deferred.resolve(settle(Err(error)));
             }
         }
         Ok(promise.raw())

@@ -110,6 +110,8 @@ pub fn advise_huge_pages(region: &memmap2::MmapMut) {
 
 /// The system calls named in errors from the memory control functions.
 pub const SYSCALL_ADVISE: &str = "madvise";
+/// The call that starts a thread.
+pub const SYSCALL_THREAD: &str = "pthread_create";
 pub const SYSCALL_LOCK: &str = "mlock";
 pub const SYSCALL_UNLOCK: &str = "munlock";
 pub const SYSCALL_RESIDENCY: &str = "mincore";

@@ -123,6 +123,8 @@ pub fn advise_huge_pages(_region: &memmap2::MmapMut) {}
 
 /// The system calls named in errors from the memory control functions.
 pub const SYSCALL_ADVISE: &str = "PrefetchVirtualMemory";
+/// The call that starts a thread.
+pub const SYSCALL_THREAD: &str = "CreateThread";
 pub const SYSCALL_LOCK: &str = "VirtualLock";
 pub const SYSCALL_UNLOCK: &str = "VirtualUnlock";
 pub const SYSCALL_RESIDENCY: &str = "QueryWorkingSetEx";
