@@ -48,6 +48,9 @@ const out = { node: process.version, maxViewLength: memmap.maxViewLength }
   }
   for (const at of marks) m.flush(at, at + 1)
   m.resize(size + GiB)
+  // Advice belongs to the pages mapped: a resize that maps anew (always, once Buffers were made
+  // over the old pages, which stay reserved for them) starts without it.
+  m.advise('random')
   out.resized = { length: m.length, file: fs.statSync(file).size, mark: m.view(5 * GiB + 1, 5 * GiB + 2)[0] }
   m.write(Buffer.from([0xee]), size + GiB - 1)
   m.flush(-1)

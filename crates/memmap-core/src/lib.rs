@@ -27,6 +27,7 @@ mod map;
 mod os;
 mod range;
 mod resize;
+mod retire;
 mod shm;
 mod wait;
 
@@ -38,6 +39,7 @@ pub use handle::Handle;
 pub use map::{Kind, Map, Mode, OpenOptions};
 pub use os::{allocation_granularity, page_size};
 pub use range::page_range;
+pub use retire::Exposed;
 
 pub use atomics::Rmw;
 pub use shm::{check_name as check_shared_name, unlink_shared};

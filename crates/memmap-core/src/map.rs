@@ -10,12 +10,14 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::ptr::NonNull;
+use std::sync::OnceLock;
 
 use memmap2::{MmapMut, MmapOptions};
 
 use crate::budget::Reservation;
 use crate::error::{Error, Result};
 use crate::guard::Registration;
+use crate::retire::{release, release_section, Exposed};
 
 /// How a file is opened and what a write to its pages does (the `fs` flags a Node.js user knows).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -119,6 +121,37 @@ pub struct Map {
     pub(crate) len: usize,
     /// What `resize()` needs to map the source again.
     pub(crate) backing: Backing,
+    /// Set once a Buffer is made over the current region: the region is then retired, not
+    /// unmapped, when it is given up (see `retire.rs`).
+    pub(crate) exposed: OnceLock<Exposed>,
+}
+
+impl Drop for Map {
+    fn drop(&mut self) {
+        let exposed = self.exposed.take();
+        let guard = self.guard.take();
+        if exposed.is_none() {
+            // Unregistered before the pages go, so that the guard never mends addresses that
+            // someone else may map next.
+            drop(guard);
+            if let Some(region) = self.region.take() {
+                release(region, None);
+            }
+            if let Some(section) = self.section.take() {
+                release_section(section, None);
+            }
+            return;
+        }
+        // Retired pages stay mapped (zero pages or the old view), so the registration may go
+        // after them: a thread touching a lost page meanwhile is still mended.
+        if let Some(region) = self.region.take() {
+            release(region, exposed.clone());
+        }
+        if let Some(section) = self.section.take() {
+            release_section(section, exposed);
+        }
+        drop(guard);
+    }
 }
 
 /// What a mapping keeps of its source, to map it again on `resize()`.
@@ -284,7 +317,29 @@ impl Map {
             offset,
             len,
             backing,
+            exposed: OnceLock::new(),
         })
+    }
+
+    /// Marks the current region as handed to JavaScript (a Buffer is being made over it) and
+    /// returns a claim that keeps it, or its tombstone, mapped while the claim lives. See
+    /// `retire.rs`.
+    pub fn expose(&self) -> Exposed {
+        self.exposed.get_or_init(Exposed::default).clone()
+    }
+
+    /// Puts `region` in place of the current one, which is unmapped, or retired if it was
+    /// exposed. The caller deals with the truncation guard's registration.
+    pub(crate) fn replace_region(&mut self, region: Option<MmapMut>) {
+        let exposed = self.exposed.take();
+        if let Some(old) = std::mem::replace(&mut self.region, region) {
+            release(old, exposed);
+        }
+    }
+
+    /// Whether a Buffer was made over the current region (which must then not move or vanish).
+    pub(crate) fn is_exposed(&self) -> bool {
+        self.exposed.get().is_some()
     }
 
     /// The `populate` and `lock` options, once mapped. Populating is best effort, as

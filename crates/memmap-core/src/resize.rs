@@ -45,23 +45,32 @@ impl Map {
         if len > 0 && self._budget.is_none() {
             self._budget = Some(Reservation::take(self.path.as_deref())?);
         }
-        // The truncation guard must forget the old pages before they may move (their addresses
-        // could be mapped by someone else next), and learn the new ones once they exist. Until
-        // the point of no return the old registration stands.
+        // The truncation guard must forget the old pages before they may move or be unmapped
+        // (their addresses could be mapped by someone else next), and learn the new ones once
+        // they exist. Exposed pages are retired in place instead (zero pages, still mapped), so
+        // their registration may stand until they are. Until the point of no return the old
+        // registration stands.
         let guarded = self.guard.is_some();
+        let exposed = self.is_exposed();
         let registration = Cell::new(self.guard.take());
+        let moved = Cell::new(false);
         let result = self.resize_kind(len, || {
-            // Dropping the old registration unregisters it (POSIX; nothing to do elsewhere).
-            registration.set(None);
+            moved.set(true);
+            if !exposed {
+                // Dropping the old registration unregisters it (POSIX; nothing to do elsewhere).
+                registration.set(None);
+            }
             detach();
         });
-        self.guard = match registration.into_inner() {
-            Some(unchanged) => Some(unchanged),
-            None if guarded => self
-                .region
-                .as_ref()
-                .map(|region| Registration::new(region.as_ptr(), self.len)),
-            None => None,
+        let old = registration.into_inner();
+        self.guard = if !moved.get() {
+            old
+        } else {
+            drop(old);
+            match &self.region {
+                Some(region) if guarded => Some(Registration::new(region.as_ptr(), self.len)),
+                _ => None,
+            }
         };
         result
     }
@@ -122,7 +131,7 @@ impl Map {
         let region =
             map_file(&file, self.offset, len, self.mode).map_err(|e| Error::os(e, "mmap", name))?;
         detach();
-        self.region = region;
+        self.replace_region(region);
         self.len = len;
         Ok(())
     }
@@ -182,7 +191,9 @@ impl Map {
         }
         detach();
         let old_len = std::mem::replace(&mut self.len, 0);
-        self.region = None;
+        // Retired if exposed: the old view then stays until its Buffers are collected, and a
+        // shrink below it fails with EBUSY (README).
+        self.replace_region(None);
         let result = file
             .set_len(new_size)
             .map_err(|e| Error::os(e, "ftruncate", name))
@@ -218,8 +229,9 @@ impl Map {
             Some(Err(error)) => return Err(Error::os(error, "mremap", name.as_deref())),
             None => {}
         }
-        self.region = map_file(file, self.offset, len, self.mode)
+        let region = map_file(file, self.offset, len, self.mode)
             .map_err(|e| Error::os(e, "mmap", name.as_deref()))?;
+        self.replace_region(region);
         self.len = len;
         Ok(())
     }
@@ -230,6 +242,10 @@ impl Map {
     /// with `EFAULT`. On failure the mapping is as it was.
     #[cfg(target_os = "linux")]
     fn mremap(&mut self, len: usize) -> Option<std::io::Result<()>> {
+        // mremap unmaps the old addresses, which JavaScript may still reach once exposed.
+        if self.is_exposed() {
+            return None;
+        }
         let region = self.region.as_mut().filter(|_| len > 0)?;
         // SAFETY: see the module documentation: no reference into the pages lives, and the
         // caller has detached every Buffer over them.
@@ -280,7 +296,7 @@ impl Map {
             Some(fresh)
         };
         detach();
-        self.region = region;
+        self.replace_region(region);
         self.len = len;
         Ok(())
     }

@@ -76,17 +76,18 @@ impl NativeMapping {
     /// A new zero-copy Buffer over `[start, end)`, which the facade has clamped.
     #[napi(ts_return_type = "Buffer")]
     pub fn view(&self, env: Env, start: f64, end: f64) -> Result<sys::napi_value> {
-        let (data, len) = self.with(&env, |map| {
+        let (data, len, exposed) = self.with(&env, |map| {
             let (start, end) = (index(start)?, index(end)?);
             map.check_range(start, end)?;
             // SAFETY: `start <= len` was checked, so the pointer stays inside (or one past) the
             // mapping.
-            Ok((unsafe { map.as_ptr().as_ptr().add(start) }, end - start))
+            let data = unsafe { map.as_ptr().as_ptr().add(start) };
+            Ok((data, end - start, map.expose()))
         })?;
         match self
             .views
             .borrow_mut()
-            .create(&env, &self.handle, data, len)
+            .create(&env, &self.handle, exposed, data, len)
         {
             Ok(buffer) => Ok(buffer),
             Err(ViewError::Napi(error)) => Err(error),

@@ -1,18 +1,22 @@
 //! Buffers that are the mapped pages, and their detachment on `close()`.
 //!
 //! # Safety
-//! A Buffer made here points into a live mapping. Two things keep that true:
-//! - its finalizer owns a [`Handle`] clone, so the pages outlive every Buffer the garbage
-//!   collector still reaches (the `Mapping` object may be dropped first);
-//! - `close()` and `resize()` detach every Buffer made here (V8 then gives them length 0) before
-//!   they unmap, so no Buffer can reach unmapped memory.
+//! A Buffer made here points into a live mapping. Three things keep that true:
+//! - its backing store's finalizer owns a [`Handle`] clone, so the pages outlive every Buffer the
+//!   garbage collector still reaches (the `Mapping` object may be dropped first);
+//! - `close()` and `resize()` detach every Buffer made here (V8 then gives them length 0), so
+//!   ordinary JavaScript sees length 0 from then on;
+//! - the backing store's finalizer and a finalizer on the ArrayBuffer object each own an
+//!   [`Exposed`] claim on the pages, which the core retires in place rather than unmapping
+//!   while a claim lives (`memmap-core`'s `retire.rs` has the whole argument): an ArrayBuffer
+//!   transferred away, or a native job still holding the object, never reaches unmapped memory.
 //!
 //! Everything here runs on the JavaScript thread that owns the `napi_env`.
 
 use std::ffi::c_void;
 use std::ptr;
 
-use memmap_core::Handle;
+use memmap_core::{Exposed, Handle};
 use napi::{sys, Env};
 
 use crate::errors::check;
@@ -43,11 +47,13 @@ pub struct Views {
 }
 
 impl Views {
-    /// A Buffer over `len` bytes at `data`, which `handle` keeps mapped.
+    /// A Buffer over `len` bytes at `data`, which `handle` keeps mapped and `exposed` keeps
+    /// from being unmapped while the Buffer or its ArrayBuffer lives.
     pub fn create(
         &mut self,
         env: &Env,
         handle: &Handle,
+        exposed: Exposed,
         data: *mut u8,
         len: usize,
     ) -> Result<sys::napi_value, ViewError> {
@@ -59,9 +65,9 @@ impl Views {
             check(unsafe { sys::napi_create_buffer(raw, 0, &mut unused, &mut buffer) })?;
             return Ok(buffer);
         }
-        let hint = Box::into_raw(Box::new(handle.clone()));
-        // SAFETY: `data..data + len` is mapped and stays mapped while `hint` (a Handle clone)
-        // lives, which the finalizer drops; `close()` detaches this Buffer before unmapping.
+        let hint = Box::into_raw(Box::new((handle.clone(), exposed.clone())));
+        // SAFETY: `data..data + len` is mapped and stays mapped while `hint` (a Handle clone and
+        // a claim on the pages) lives, which the backing store's finalizer drops.
         let status = unsafe {
             sys::napi_create_external_buffer(
                 raw,
@@ -94,6 +100,24 @@ impl Views {
                 ptr::null_mut(),
             )
         })?;
+        let claim = Box::into_raw(Box::new(exposed));
+        // SAFETY: `array_buffer` is a live object of this env; `claim` is handed over to the
+        // finalizer, which runs once, when the object is collected.
+        let status = unsafe {
+            sys::napi_add_finalizer(
+                raw,
+                array_buffer,
+                claim.cast(),
+                Some(release_claim),
+                ptr::null_mut(),
+                ptr::null_mut(),
+            )
+        };
+        if status != sys::Status::napi_ok {
+            // Without the object's claim the pages would have one owner fewer than the proof
+            // needs: keep them for the rest of the process instead (the claim leaks, a few bytes).
+            return Ok(buffer);
+        }
         let mut weak = ptr::null_mut();
         // SAFETY: a weak (count 0) reference to a live value of this env.
         check(unsafe { sys::napi_create_reference(raw, array_buffer, 0, &mut weak) })?;
@@ -155,11 +179,18 @@ unsafe fn target(env: sys::napi_env, weak: sys::napi_ref) -> Option<sys::napi_va
     (status == sys::Status::napi_ok && !value.is_null()).then_some(value)
 }
 
-/// Finalizer of an external Buffer: releases its hold on the mapping.
+/// Finalizer of an external Buffer's backing store: releases its hold on the mapping.
 unsafe extern "C" fn release(_env: sys::napi_env, _data: *mut c_void, hint: *mut c_void) {
-    // SAFETY: `hint` is the `Box<Handle>` leaked by `create` for this Buffer; V8 runs each
-    // finalizer once.
-    drop(unsafe { Box::from_raw(hint.cast::<Handle>()) });
+    // SAFETY: `hint` is the `Box<(Handle, Exposed)>` leaked by `create` for this Buffer; V8 runs
+    // each finalizer once.
+    drop(unsafe { Box::from_raw(hint.cast::<(Handle, Exposed)>()) });
+}
+
+/// Finalizer of an external Buffer's ArrayBuffer object: releases its claim on the pages.
+unsafe extern "C" fn release_claim(_env: sys::napi_env, data: *mut c_void, _hint: *mut c_void) {
+    // SAFETY: `data` is the `Box<Exposed>` leaked by `create` for this object; each finalizer
+    // runs once.
+    drop(unsafe { Box::from_raw(data.cast::<Exposed>()) });
 }
 
 /// Whether this runtime makes Buffers over memory V8 did not allocate (Electron's memory cage

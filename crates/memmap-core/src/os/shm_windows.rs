@@ -265,6 +265,7 @@ fn shared_map(section: Section, mode: Mode, name: &str, len: usize) -> Result<Ma
         _budget: Some(Reservation::take(Some(name))?),
         region: None,
         section: Some(section),
+        exposed: std::sync::OnceLock::new(),
         kind: Kind::Shared,
         mode,
         path: Some(name.to_owned()),
