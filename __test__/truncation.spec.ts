@@ -3,9 +3,10 @@
 // in a child, asserted by exit status and signal.
 
 import test from 'ava'
+import { spawnSync } from 'node:child_process'
 import { statSync } from 'node:fs'
 
-import { lastJson, linux, runChild, tempFile, testIf, windows } from './helpers.js'
+import { lastJson, linux, root, runChild, tempDir, tempFile, testIf, windows } from './helpers.js'
 
 const posix = !windows
 
@@ -129,5 +130,60 @@ testIf(posix, 'Windows refuses to delete or replace a mapped file')(
     `)
     t.is(child.status, 0, child.stderr)
     t.deepEqual(lastJson(child), { unlinked: 'flushed', replaced: 'flushed', bytes: true })
+  },
+)
+
+// A private mount namespace with a 256 KiB tmpfs, filled up: root on Linux only.
+const canMount = linux && process.getuid?.() === 0
+testIf(canMount, 'mounts a 256 KiB tmpfs in a private mount namespace: needs root on Linux')(
+  'a full file system is not truncation: only the page that could not be stored is replaced, and flush() reports ENOSPC',
+  (t) => {
+    const dir = tempDir()
+    const source = `const memmap = require(${JSON.stringify(root)});
+      const fs = require('fs');
+      const { join } = require('path');
+      const dir = ${JSON.stringify(dir)};
+      const page = memmap.pageSize;
+      // A sparse 'w+' file twice the size of the file system.
+      const m = memmap.openSync(join(dir, 'data.bin'), { mode: 'w+', size: 128 * page });
+      m.view(100 * page, 101 * page).fill(0xb1);
+      m.flush();
+      // Fill what is left, so that the next new page has nowhere to go.
+      try { fs.writeFileSync(join(dir, 'filler'), Buffer.alloc(1 << 20, 1)) } catch {}
+      m.view(50 * page, 51 * page).fill(0xc2);
+      for (let p = 0; p < 40; p++) m.view(p * page, p * page + 1)[0] = 0xd3; // 40 more, in order
+      const out = {
+        written: m.view(50 * page)[0],
+        kept: m.view(100 * page)[0],
+        hole: m.view(99 * page)[0],
+        regions: fs.readFileSync('/proc/self/maps', 'utf8').split('\\n').filter((l) => l.includes('data.bin')).length,
+      };
+      try { m.flush(); out.flush = 'flushed' } catch (e) {
+        out.flush = { code: e.code, syscall: e.syscall, lost: /writes to \\d+ page/.test(e.message), truncated: /truncated/.test(e.message) };
+      }
+      const fd = fs.openSync(join(dir, 'data.bin'), 'r');
+      const byte = Buffer.alloc(1);
+      fs.readSync(fd, byte, 0, 1, 50 * page); out.file50 = byte[0];
+      fs.readSync(fd, byte, 0, 1, 100 * page); out.file100 = byte[0];
+      fs.closeSync(fd);
+      m.close();
+      console.log(JSON.stringify(out));`
+    const child = spawnSync('unshare', ['-m', 'sh', '-c', 'mount -t tmpfs -o size=256k tmpfs "$2" && exec "$0" -e "$1"', process.execPath, source, dir], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    })
+    t.is(child.signal, null, child.stderr)
+    t.is(child.status, 0, child.stderr)
+    const out = lastJson<Record<string, unknown>>(child)
+    t.like(out, {
+      written: 0xc2, // the write stays in this process's memory
+      kept: 0xb1, // a page the file holds still shows the file
+      hole: 0,
+      flush: { code: 'ENOSPC', syscall: 'msync', lost: true, truncated: false },
+      file50: 0, // never reached the file
+      file100: 0xb1,
+    })
+    // Pages mended in order merge: a handful of regions, not one per page.
+    t.true((out.regions as number) < 10, `${out.regions} regions map the file`)
   },
 )

@@ -33,6 +33,17 @@ pub enum Error {
         file_len: Option<u64>,
         mapped_end: u64,
     },
+    /// Writes through the mapping that the file could not take (a full disk: `ENOSPC`; an I/O
+    /// error: `EIO`): an OS error like [`Error::Os`] from `msync`, whose message says how many
+    /// pages were lost.
+    LostWrites {
+        /// `ENOSPC` or `EIO`.
+        source: io::Error,
+        /// The resolved path.
+        path: Option<String>,
+        /// How many pages the file could not take.
+        pages: usize,
+    },
     /// This process holds as many live mappings as it may (`ENOMEM`, see `budget.rs`).
     TooManyMappings { limit: usize, path: Option<String> },
     /// The operation does not exist for this kind of mapping or platform (`ERR_MMAP_UNSUPPORTED`).
@@ -72,9 +83,9 @@ impl Error {
     /// The `code` property JavaScript sees: an errno name (`ENOENT`) or an `ERR_*` code.
     pub fn code(&self) -> &'static str {
         match self {
-            Error::Os { source, .. } | Error::LockLimit { source, .. } => {
-                crate::os::errno_name(source)
-            }
+            Error::Os { source, .. }
+            | Error::LockLimit { source, .. }
+            | Error::LostWrites { source, .. } => crate::os::errno_name(source),
             Error::OutOfRange(_) => "ERR_MMAP_OUT_OF_RANGE",
             Error::InvalidArgument(_) => "ERR_INVALID_ARG_VALUE",
             Error::Closed => "ERR_MMAP_CLOSED",
@@ -89,9 +100,9 @@ impl Error {
     /// The `errno` property: negative, as libuv and Node's `fs` report it. `None` for non-OS errors.
     pub fn errno(&self) -> Option<i32> {
         match self {
-            Error::Os { source, .. } | Error::LockLimit { source, .. } => {
-                source.raw_os_error().map(crate::os::uv_errno)
-            }
+            Error::Os { source, .. }
+            | Error::LockLimit { source, .. }
+            | Error::LostWrites { source, .. } => source.raw_os_error().map(crate::os::uv_errno),
             Error::TooManyMappings { .. } => Some(crate::os::ENOMEM_ERRNO),
             _ => None,
         }
@@ -102,6 +113,7 @@ impl Error {
         match self {
             Error::Os { syscall, .. } | Error::LockLimit { syscall, .. } => Some(syscall),
             Error::TooManyMappings { .. } => Some("mmap"),
+            Error::LostWrites { .. } => Some("msync"),
             _ => None,
         }
     }
@@ -111,6 +123,7 @@ impl Error {
         match self {
             Error::Os { path, .. }
             | Error::LockLimit { path, .. }
+            | Error::LostWrites { path, .. }
             | Error::TooManyMappings { path, .. } => path.as_deref(),
             _ => None,
         }
@@ -186,6 +199,22 @@ impl fmt::Display for Error {
                 )
             }
             Error::Unsupported(message) => f.write_str(message),
+            Error::LostWrites {
+                source,
+                path,
+                pages,
+            } => {
+                write!(f, "{}: {}, msync", self.code(), crate::os::describe(source))?;
+                if let Some(path) = path {
+                    write!(f, " '{path}'")?;
+                }
+                write!(
+                    f,
+                    ": writes to {pages} page(s) of the mapping were lost, the file could not \
+                     take them (they stay in this process's memory only; the file keeps holes \
+                     there). Make room or fix the device, then write those bytes again"
+                )
+            }
             Error::LockLimit {
                 source,
                 syscall,
@@ -210,7 +239,9 @@ impl fmt::Display for Error {
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Error::Os { source, .. } | Error::LockLimit { source, .. } => Some(source),
+            Error::Os { source, .. }
+            | Error::LockLimit { source, .. }
+            | Error::LostWrites { source, .. } => Some(source),
             _ => None,
         }
     }

@@ -154,6 +154,16 @@ impl Drop for Map {
     }
 }
 
+impl Backing {
+    /// The open file, for a writable file mapping.
+    pub(crate) fn file(&self) -> Option<&fs::File> {
+        match self {
+            Backing::File(file) => Some(file),
+            _ => None,
+        }
+    }
+}
+
 /// What a mapping keeps of its source, to map it again on `resize()`.
 #[derive(Debug, Default)]
 pub(crate) enum Backing {
@@ -301,9 +311,12 @@ impl Map {
             None => None,
         };
         let guard = match (&region, kind) {
-            (Some(region), Kind::File | Kind::Shared) => {
-                Some(Registration::new(region.as_ptr(), len))
-            }
+            (Some(region), Kind::File | Kind::Shared) => Some(Registration::new(
+                region.as_ptr(),
+                len,
+                backing.file(),
+                offset,
+            )),
             _ => None,
         };
         Ok(Map {
@@ -464,6 +477,13 @@ impl Map {
         let Some(region) = &self.region else {
             return Ok(());
         };
+        if let Some((errno, pages)) = self.guard.as_ref().and_then(Registration::lost_writes) {
+            return Err(Error::LostWrites {
+                source: std::io::Error::from_raw_os_error(errno),
+                path: self.path.clone(),
+                pages,
+            });
+        }
         self.check_not_truncated()?;
         if start == end || !self.mode.is_shared() {
             return Ok(());

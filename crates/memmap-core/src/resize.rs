@@ -68,7 +68,12 @@ impl Map {
         } else {
             drop(old);
             match &self.region {
-                Some(region) if guarded => Some(Registration::new(region.as_ptr(), self.len)),
+                Some(region) if guarded => Some(Registration::new(
+                    region.as_ptr(),
+                    self.len,
+                    self.backing.file(),
+                    self.offset,
+                )),
                 _ => None,
             }
         };

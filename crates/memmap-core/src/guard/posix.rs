@@ -20,12 +20,12 @@
 use std::ffi::c_void;
 use std::mem::MaybeUninit;
 use std::ptr;
-use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 const SLOTS_PER_CHUNK: usize = 1024;
 
-/// One guarded range. `seq` is odd while `start`/`end` are being written.
+/// One guarded range. `seq` is odd while `start`/`end`/`fd`/`offset` are being written.
 ///
 /// `seq` is accessed `SeqCst` so that it is ordered with [`MENDING`]: see [`Registration`]'s
 /// `Drop`.
@@ -33,7 +33,17 @@ struct Slot {
     seq: AtomicUsize,
     start: AtomicUsize,
     end: AtomicUsize,
+    /// The mapped file's descriptor (-1: none kept, as for mode 'r' and shared memory), so that a
+    /// fault can be told apart: past the file's end is truncation, inside it a full disk or an
+    /// I/O error. Valid while the slot is published: the registration is dropped before the file.
+    fd: AtomicI32,
+    /// The file offset of `start`.
+    offset: AtomicU64,
     lost: AtomicBool,
+    /// Pages whose writes the file could not take (a full disk, an I/O error), each replaced by
+    /// a private page; and the error, ENOSPC or EIO.
+    lost_writes: AtomicUsize,
+    write_errno: AtomicI32,
     /// The first page already replaced with zero pages (`usize::MAX`: none yet). A later fault
     /// below it replaces only up to it, so what was written to the pages mended before stays.
     mended_from: AtomicUsize,
@@ -45,20 +55,27 @@ impl Slot {
             seq: AtomicUsize::new(0),
             start: AtomicUsize::new(0),
             end: AtomicUsize::new(0),
+            fd: AtomicI32::new(-1),
+            offset: AtomicU64::new(0),
             lost: AtomicBool::new(false),
+            lost_writes: AtomicUsize::new(0),
+            write_errno: AtomicI32::new(0),
             mended_from: AtomicUsize::new(usize::MAX),
         }
     }
 
-    fn publish(&self, start: usize, end: usize) {
+    fn publish(&self, start: usize, end: usize, fd: i32, offset: u64) {
         self.seq.fetch_add(1, Ordering::SeqCst);
         self.start.store(start, Ordering::Release);
         self.end.store(end, Ordering::Release);
+        self.fd.store(fd, Ordering::Release);
+        self.offset.store(offset, Ordering::Release);
         self.seq.fetch_add(1, Ordering::SeqCst);
     }
 
-    /// The range if it is stable and non-empty (async-signal-safe).
-    fn range(&self) -> Option<(usize, usize)> {
+    /// The range, descriptor and file offset if they are stable and the range is non-empty
+    /// (async-signal-safe).
+    fn range(&self) -> Option<(usize, usize, i32, u64)> {
         let before = self.seq.load(Ordering::SeqCst);
         if before % 2 == 1 {
             return None;
@@ -67,7 +84,12 @@ impl Slot {
             self.start.load(Ordering::Acquire),
             self.end.load(Ordering::Acquire),
         );
-        (self.seq.load(Ordering::SeqCst) == before && start < end).then_some((start, end))
+        let (fd, offset) = (
+            self.fd.load(Ordering::Acquire),
+            self.offset.load(Ordering::Acquire),
+        );
+        (self.seq.load(Ordering::SeqCst) == before && start < end)
+            .then_some((start, end, fd, offset))
     }
 }
 
@@ -146,15 +168,26 @@ impl std::fmt::Debug for Slot {
 
 impl Registration {
     /// Guards the pages that hold `[start, start + len)`, installing the handler if needed.
-    pub fn new(start: *const u8, len: usize) -> Registration {
+    /// `file` is the mapped file, where one is kept open, and `offset` the file offset of
+    /// `start`; the registration must be dropped before the file is closed.
+    pub fn new(
+        start: *const u8,
+        len: usize,
+        file: Option<&std::fs::File>,
+        offset: u64,
+    ) -> Registration {
+        use std::os::fd::AsRawFd;
         install();
         let page = crate::os::page_size();
         let first = start as usize & !(page - 1);
         let end = (start as usize + len + page - 1) & !(page - 1);
+        let fd = file.map_or(-1, AsRawFd::as_raw_fd);
         let slot = claim_slot();
         slot.lost.store(false, Ordering::Release);
+        slot.lost_writes.store(0, Ordering::Release);
+        slot.write_errno.store(0, Ordering::Release);
         slot.mended_from.store(usize::MAX, Ordering::Release);
-        slot.publish(first, end);
+        slot.publish(first, end, fd, offset - (start as usize - first) as u64);
         Registration { slot }
     }
 
@@ -162,11 +195,18 @@ impl Registration {
     pub fn lost_pages(&self) -> bool {
         self.slot.lost.load(Ordering::Acquire)
     }
+
+    /// The error (`ENOSPC` or `EIO`) and the number of pages whose writes the file could not
+    /// take, if any.
+    pub fn lost_writes(&self) -> Option<(i32, usize)> {
+        let pages = self.slot.lost_writes.load(Ordering::Acquire);
+        (pages > 0).then(|| (self.slot.write_errno.load(Ordering::Acquire), pages))
+    }
 }
 
 impl Drop for Registration {
     fn drop(&mut self) {
-        self.slot.publish(0, 0);
+        self.slot.publish(0, 0, -1, 0);
         // A handler on another thread may have read this slot's range just before it was
         // cleared and be about to map over it. Wait for it: once MENDING reads 0, every handler
         // that comes later sees the cleared slot (both sides are SeqCst: the clearing `seq`
@@ -345,18 +385,25 @@ impl Errno {
     }
 }
 
-/// Replaces the faulting page and the rest of its mapping with zero pages; false if the address
-/// is not in a registered mapping or the kernel refused.
+/// Mends a fault in a registered mapping: past the file's end (truncation), by replacing the
+/// faulting page and the rest of its mapping with zero pages; inside the file (a full disk or
+/// an I/O error), by replacing just that page. False if the address is not in a registered
+/// mapping or the kernel refused.
 fn mend(address: usize) -> bool {
     for chunk in chunks() {
         for slot in &chunk.slots {
-            let Some((start, end)) = slot.range() else {
+            let Some((start, end, fd, offset)) = slot.range() else {
                 continue;
             };
             if address < start || address >= end {
                 continue;
             }
             let page = address & PAGE_MASK.load(Ordering::Acquire);
+            if fd >= 0 {
+                if let Some(errno) = inside_the_file(fd, offset + (page - start) as u64) {
+                    return mend_write(slot, page, errno);
+                }
+            }
             let upto = slot.mended_from.load(Ordering::Acquire).min(end);
             if page >= upto {
                 // Another thread mended this page between the fault and now: retry the access.
@@ -389,6 +436,53 @@ fn mend(address: usize) -> bool {
         }
     }
     false
+}
+
+/// Whether the page at file offset `at` is inside the file `fd` (async-signal-safe: `fstat` and
+/// `fstatfs` are bare system calls): then the fault was not a truncation, and the error to report
+/// is `ENOSPC` if the file system has no block left, else `EIO`.
+fn inside_the_file(fd: i32, at: u64) -> Option<i32> {
+    let mut stat = MaybeUninit::<libc::stat>::uninit();
+    // SAFETY: `stat` is a valid out-pointer; `fd` is the mapping's open descriptor (see `Slot`).
+    if unsafe { libc::fstat(fd, stat.as_mut_ptr()) } != 0 {
+        return None;
+    }
+    // SAFETY: fstat succeeded and filled it.
+    let size = unsafe { stat.assume_init() }.st_size as u64;
+    if at >= size {
+        return None;
+    }
+    let mut fs = MaybeUninit::<libc::statfs>::uninit();
+    // SAFETY: as above, for `fstatfs`.
+    let full = unsafe { libc::fstatfs(fd, fs.as_mut_ptr()) } == 0
+        // SAFETY: fstatfs succeeded and filled it.
+        && unsafe { fs.assume_init() }.f_bavail == 0;
+    Some(if full { libc::ENOSPC } else { libc::EIO })
+}
+
+/// Replaces the one page at `page`, whose write the file could not take, with a private page
+/// (writes to it stay in memory) and records the loss for `flush()`. Pages written in order are
+/// mended next to each other, and the kernel merges such neighbours into one region.
+fn mend_write(slot: &Slot, page: usize, errno: i32) -> bool {
+    let size = !PAGE_MASK.load(Ordering::Acquire) + 1;
+    // SAFETY: `[page, page + size)` is one page of a registered mapping, which stays mapped while
+    // this handler is in MENDING (see `mend`); the kernel just refused to back it with the file.
+    let replaced = unsafe {
+        libc::mmap(
+            page as *mut c_void,
+            size,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED,
+            -1,
+            0,
+        )
+    };
+    if replaced == libc::MAP_FAILED {
+        return false;
+    }
+    slot.write_errno.store(errno, Ordering::Release);
+    slot.lost_writes.fetch_add(1, Ordering::AcqRel);
+    true
 }
 
 /// Hands a signal that is not ours to the handler installed before ours.
