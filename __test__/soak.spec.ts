@@ -14,6 +14,7 @@ const counts = `
   const counts = () => ({
     fds: fs.readdirSync('/proc/self/fd').length,
     maps: fs.readFileSync('/proc/self/maps', 'utf8').split('\\n').length,
+    file: fs.readFileSync('/proc/self/maps', 'utf8').split('\\n').filter((l) => l.includes('memmap-test-')).length,
     rssMiB: Math.round(process.memoryUsage().rss / 2 ** 20),
   });
   const settle = async () => { for (let i = 0; i < 5; i++) { global.gc(); await new Promise((r) => setTimeout(r, 20)) } };
@@ -40,7 +41,10 @@ linuxOnly('100,000 opens released only by GC: descriptors and map regions back t
   t.is(child.status, 0, child.stderr)
   const r = lastJson<{ start: Record<string, number>; end: Record<string, number>; peakMaps: number }>(child)
   t.is(r.end.fds, r.start.fds)
-  t.true(r.end.maps - r.start.maps < 50, `maps ${r.start.maps} -> ${r.end.maps}`)
+  t.is(r.end.file, 0, 'no mapping of the file is left')
+  // What remains is V8's own: its heap grows by 256 KiB pages (about 25 to 120 more lines on
+  // Node.js 24, by the allocation pattern); a leak of these mappings would be 100,000 lines.
+  t.true(r.end.maps - r.start.maps < 500, `maps ${r.start.maps} -> ${r.end.maps}`)
   t.true(r.end.rssMiB - r.start.rssMiB < 200, `rss ${r.start.rssMiB} -> ${r.end.rssMiB} MiB`)
 })
 
@@ -57,7 +61,7 @@ linuxOnly('a synchronous loop that never closes gets ENOMEM before the process r
       await settle();
       // Once collected, opening works again.
       const again = memmap.openSync(${JSON.stringify(path)}); again.close();
-      console.log(JSON.stringify({ opened, limit, error, back: counts().maps - start.maps < 50 }));
+      console.log(JSON.stringify({ opened, limit, error, back: counts().file === 0 && counts().maps - start.maps < 500 }));
     })();`,
     { args: ['--expose-gc'] },
   )
