@@ -112,7 +112,9 @@ test('70,000 synchronous open + buffer + close cycles: no abort, no ENOMEM, the 
   const out = lastJson<{ start: number; peak: number; end: number; after: number; micros: number; sum: boolean }>(child)
   t.log(`map lines: ${out.start} at the start, ${out.peak} at most, ${out.after} after GC; ${out.micros.toFixed(1)} µs a cycle`)
   t.true(out.sum)
-  // Retired pages merge into few regions; a region per cycle would be 70,000 lines.
-  t.true(out.peak - out.start < 2000, `peak ${out.peak} from ${out.start}`)
-  t.true(out.after - out.start < 200, `after GC ${out.after} from ${out.start}`)
+  // Retired pages merge into few regions (about 30 with glibc; about 6,500 with musl, whose
+  // allocator maps its own small regions between them); a region per cycle would be 70,000
+  // lines, past the cap. Once collected, they go.
+  t.true(out.peak - out.start < 16_000, `peak ${out.peak} from ${out.start}`)
+  t.true(out.after - out.start < 500, `after GC ${out.after} from ${out.start}`)
 })

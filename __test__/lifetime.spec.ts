@@ -112,9 +112,11 @@ linuxOnly('100,000 openSync + close() in one synchronous loop: descriptors and m
   t.true(sum)
   t.is(end.fds, start.fds)
   t.is(end.file, 0, 'no mapping of the file is left')
-  // V8 maps heap pages of its own while the loop runs, and musl's allocator maps each group of
-  // small blocks separately (167 more lines seen there); a leak would be 100,000 lines.
-  t.true(end.maps - start.maps < 1000, `maps grew from ${start.maps} to ${end.maps}`)
+  // The closed pages stay as anonymous zero pages until V8 collects their Buffers (retire.rs).
+  // Neighbours merge: about 30 more lines with glibc; musl's allocator maps its own small
+  // regions between them, about 9,500. Either way far below one per cycle (100,000) and the
+  // cap; the GC returns them (soak.spec and escapes.spec check that).
+  t.true(end.maps - start.maps < 20_000, `maps grew from ${start.maps} to ${end.maps}`)
 })
 
 test("a JS write to a mode 'r' Buffer stays private: no crash, the file is unchanged", (t) => {

@@ -78,6 +78,7 @@ impl Drop for Tombstone {
             // SAFETY: `[start, start + len)` are pages this tombstone owns (module safety
             // paragraph): no Rust value and, by now, no JavaScript value reaches them.
             unsafe { libc::munmap(start as *mut libc::c_void, len) };
+            crate::budget::buried();
         }
     }
 }
@@ -131,6 +132,7 @@ fn tombstone(region: MmapMut) -> Tombstone {
         return Tombstone::Kept(region);
     }
     std::mem::forget(region);
+    crate::budget::retired();
     Tombstone::Zeroed {
         start,
         len: end - start,
