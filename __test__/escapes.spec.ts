@@ -3,12 +3,18 @@
 // that already holds the raw pointer. Each case runs in a child process, so a crash (SIGSEGV)
 // fails its test instead of the runner.
 
-import test from 'ava'
 
-import { lastJson, pattern, runChild, tempFile, testIf } from './helpers.js'
+import { lastJson, linux, pattern, runChild, tempFile, testIf, windows } from './helpers.js'
 
+// Windows unmaps at close(): a view cannot be swapped for other memory there without a moment in
+// which its range is unmapped (README, Safety). Known gap, said so; not tested as if it held.
+const WINDOWS_GAP = 'Windows unmaps at close(): a known gap (README, Safety)'
 const hasTransfer = (ArrayBuffer.prototype as { transfer?: unknown }).transfer !== undefined
-const transferTest = testIf(hasTransfer, `ArrayBuffer#transfer arrived in Node.js 21; this is ${process.version}`)
+const transferTest = testIf(
+  hasTransfer && !windows,
+  windows ? WINDOWS_GAP : `ArrayBuffer#transfer arrived in Node.js 21; this is ${process.version}`,
+)
+const posixTest = testIf(!windows, WINDOWS_GAP)
 
 /** Source that makes `m`, a mapping of `kind` holding 8 pages of the byte 7. */
 function mapping(kind: string, path: string): string {
@@ -64,7 +70,7 @@ for (const [name, job] of [
   ['crypto.randomFill', `require('crypto').randomFill(buffer, (error) => done(error, 0))`],
   ['fs.write', `require('fs').write(fd, buffer, 0, buffer.length, 0, (error, n) => done(error, n))`],
 ]) {
-  test(`close() while ${name} runs on the thread pool over the Buffer: the job finishes, nothing faults`, (t) => {
+  posixTest(`close() while ${name} runs on the thread pool over the Buffer: the job finishes, nothing faults`, (t) => {
     const path = tempFile(Buffer.alloc(16 << 20))
     const child = runChild(`
       const fs = require('fs');
@@ -86,7 +92,7 @@ for (const [name, job] of [
   })
 }
 
-test('70,000 synchronous open + buffer + close cycles: no abort, no ENOMEM, the map regions come back', (t) => {
+testIf(linux, 'counts map regions in Linux /proc/self/maps')('70,000 synchronous open + buffer + close cycles: no abort, no ENOMEM, the map regions come back', (t) => {
   const path = tempFile(pattern(64 * 1024))
   const child = runChild(`
     const fs = require('fs');

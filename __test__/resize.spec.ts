@@ -2,7 +2,7 @@
 // a failed resize leaving the mapping as it was.
 
 import test from 'ava'
-import { appendFileSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs'
+import { appendFileSync, readFileSync, statSync, truncateSync } from 'node:fs'
 import { join } from 'node:path'
 
 import { anonymous, openSync, pageSize } from '../index.js'

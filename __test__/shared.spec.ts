@@ -323,12 +323,12 @@ testIf(smallShm, 'mounts a 1 MiB /dev/shm in a private mount namespace: needs ro
       small.buffer.fill(1);
       out.small = memmap.openShared('small').buffer[256 * 1024 - 1];
       console.log(JSON.stringify(out));`
-    const child = spawnSync('unshare', ['-m', 'sh', '-c', 'mount -t tmpfs -o size=1m tmpfs /dev/shm && exec "$0" -e "$1"', process.execPath, source], {
+    const result = spawnSync('unshare', ['-m', 'sh', '-c', 'mount -t tmpfs -o size=1m tmpfs /dev/shm && exec "$0" -e "$1"', process.execPath, source], {
       encoding: 'utf8',
       timeout: 60_000,
     })
-    t.is(child.status, 0, child.stderr)
-    t.deepEqual(lastJson(child), { big: ['ENOSPC', 'posix_fallocate', 'big'], left: [], small: 1 })
+    t.is(result.status, 0, result.stderr)
+    t.deepEqual(lastJson(result), { big: ['ENOSPC', 'posix_fallocate', 'big'], left: [], small: 1 })
   },
 )
 
@@ -336,7 +336,7 @@ testIf(linux, "the cap is Linux's vm.max_map_count")(
   '20,000 pending waitAsync calls, then opening to the cap: coded ENOMEM rejections, never an abort',
   (t) => {
     const path = tempFile('cap')
-    const child = runChild(`
+    const result = runChild(`
       (async () => {
         const name = 'mmjs-' + process.pid + '-cap';
         const m = memmap.createShared(name, 4096);
@@ -357,9 +357,9 @@ testIf(linux, "the cap is Linux's vm.max_map_count")(
         console.log(JSON.stringify({ openError, count }));
       })();
     `, { timeout: 170_000 })
-    t.is(child.signal, null, child.stderr)
-    t.is(child.status, 0, child.stderr)
-    const { openError, count } = lastJson<{ openError: unknown; count: Record<string, number> }>(child)
+    t.is(result.signal, null, result.stderr)
+    t.is(result.status, 0, result.stderr)
+    const { openError, count } = lastJson<{ openError: unknown; count: Record<string, number> }>(result)
     // Under qemu-user the emulator's own address-space bookkeeping refuses an mmap first: still
     // the coded ENOMEM, from the OS rather than from memmap's cap (whose message names waitAsync).
     t.deepEqual(openError, { code: 'ENOMEM', syscall: 'mmap', waitAsync: !underQemu })

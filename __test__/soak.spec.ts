@@ -1,7 +1,6 @@
 // Soak: mappings that are never closed are released by the garbage collector, and a program that
 // outruns the collector gets a coded error instead of a dead process.
 
-import test from 'ava'
 
 import { errno, lastJson, linux, pattern, runChild, tempFile, testIf } from './helpers.js'
 

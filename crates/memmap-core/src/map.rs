@@ -129,28 +129,20 @@ pub struct Map {
 impl Drop for Map {
     fn drop(&mut self) {
         let exposed = self.exposed.take();
-        let guard = self.guard.take();
-        if exposed.is_none() {
-            // Unregistered before the pages go, so that the guard never mends addresses that
+        if exposed.is_none() || cfg!(windows) {
+            // Unmapped now: unregistered first, so that the guard never mends addresses that
             // someone else may map next.
-            drop(guard);
-            if let Some(region) = self.region.take() {
-                release(region, None);
-            }
-            if let Some(section) = self.section.take() {
-                release_section(section, None);
-            }
-            return;
+            self.guard = None;
         }
-        // Retired pages stay mapped (zero pages or the old view), so the registration may go
-        // after them: a thread touching a lost page meanwhile is still mended.
+        // Retired pages stay mapped (zero pages), so their registration may go after them: a
+        // thread touching a lost page meanwhile is still mended.
         if let Some(region) = self.region.take() {
             release(region, exposed.clone());
         }
         if let Some(section) = self.section.take() {
             release_section(section, exposed);
         }
-        drop(guard);
+        self.guard = None;
     }
 }
 

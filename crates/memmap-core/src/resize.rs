@@ -62,12 +62,9 @@ impl Map {
             }
             detach();
         });
-        let old = registration.into_inner();
-        self.guard = if !moved.get() {
-            old
-        } else {
-            drop(old);
-            match &self.region {
+        self.guard = match (moved.get(), registration.into_inner()) {
+            (false, unchanged) => unchanged,
+            (true, _replaced) => match &self.region {
                 Some(region) if guarded => Some(Registration::new(
                     region.as_ptr(),
                     self.len,
@@ -75,7 +72,7 @@ impl Map {
                     self.offset,
                 )),
                 _ => None,
-            }
+            },
         };
         result
     }
@@ -196,8 +193,6 @@ impl Map {
         }
         detach();
         let old_len = std::mem::replace(&mut self.len, 0);
-        // Retired if exposed: the old view then stays until its Buffers are collected, and a
-        // shrink below it fails with EBUSY (README).
         self.replace_region(None);
         let result = file
             .set_len(new_size)

@@ -15,10 +15,9 @@
 //! An address handed to JavaScript lies in a region for which [`Map::expose`] was called. That
 //! region stays mapped, readable and writable, until the last [`Exposed`] of it is dropped:
 //! - while the `Map` holds it, the region is the mapping itself;
-//! - once retired, it is a [`Tombstone`]: on POSIX the same addresses, replaced with `MAP_FIXED`
-//!   by anonymous zero pages in one `mmap` call (atomic for every other thread: there is no
-//!   instant at which the range is unmapped); on Windows, where a view cannot be replaced
-//!   atomically, the view itself, kept mapped.
+//! - once retired, it is a [`Tombstone`]: the same addresses, replaced with `MAP_FIXED` by
+//!   anonymous zero pages in one `mmap` call (atomic for every other thread: there is no instant
+//!   at which the range is unmapped), or, if that call fails, the region itself, kept mapped.
 //!
 //! The binding gives every external ArrayBuffer it makes two owners of an [`Exposed`]: the
 //! backing store's finalizer, which V8 runs only when no ArrayBuffer holds the backing store
@@ -28,9 +27,22 @@
 //! ordinary Buffer under them. Hence the tombstone is dropped (unmapped) only after every
 //! ArrayBuffer and every job that could use one of its addresses is gone.
 //!
-//! Late readers of a retired region read zeros (POSIX) or the old pages (Windows); late writers
-//! write into memory nobody else sees (POSIX) or into the old view (Windows). Neither reaches a
-//! file after `close()` on POSIX.
+//! Late readers of a retired region read zeros; late writers write into memory nobody else sees.
+//!
+//! **Windows is not covered.** A view there cannot be swapped for other memory without a moment
+//! in which its range is unmapped (`VirtualAlloc2` placeholders narrow that moment but keep it),
+//! and keeping the view mapped until the Buffers are collected keeps the file in use: it could
+//! not be shrunk, rewritten or deleted after `close()`, which ordinary programs do. So Windows
+//! unmaps at `close()`/`resize()` as before, and a transferred ArrayBuffer or a pool job still
+//! running there can fault (README, Safety).
+
+#![cfg_attr(
+    windows,
+    allow(
+        dead_code,
+        reason = "Windows unmaps at once: nothing is ever buried there"
+    )
+)]
 
 use std::sync::{Arc, Mutex};
 
@@ -61,14 +73,16 @@ impl Exposed {
 
 /// A retired region, unmapped when dropped.
 #[derive(Debug)]
+#[cfg_attr(
+    windows,
+    allow(dead_code, reason = "Windows unmaps at once (module documentation)")
+)]
 enum Tombstone {
     /// The addresses `[start, start + len)`, now anonymous zero pages that this value owns.
     #[cfg(unix)]
     Zeroed { start: usize, len: usize },
-    /// The region itself, left mapped (Windows, or where the replacement failed).
+    /// The region itself, left mapped where the replacement failed.
     Kept(#[allow(dead_code, reason = "held only to be dropped later")] MmapMut),
-    /// A view of a named section (Windows), left mapped.
-    Section(#[allow(dead_code, reason = "held only to be dropped later")] crate::os::shm::Section),
 }
 
 #[cfg(unix)]
@@ -84,21 +98,20 @@ impl Drop for Tombstone {
 }
 
 /// Gives up `region`: unmapped now if `exposed` is `None` (no Buffer was ever made over it),
-/// else retired into a tombstone that the last claim on `exposed` unmaps.
+/// else retired into a tombstone that the last claim on `exposed` unmaps. On Windows it is
+/// unmapped now either way (see the module documentation).
 pub(crate) fn release(region: MmapMut, exposed: Option<Exposed>) {
-    let Some(exposed) = exposed else {
-        drop(region);
-        return;
-    };
-    exposed.bury(tombstone(region));
+    match exposed {
+        #[cfg(unix)]
+        Some(exposed) => exposed.bury(tombstone(region)),
+        _ => drop(region),
+    }
 }
 
-/// Gives up a Windows section view the same way.
-pub(crate) fn release_section(section: crate::os::shm::Section, exposed: Option<Exposed>) {
-    // Without a claim the view is unmapped as `section` goes out of scope here.
-    if let Some(exposed) = exposed {
-        exposed.bury(Tombstone::Section(section));
-    }
+/// Gives up a Windows section view: unmapped as `section` goes out of scope here. (POSIX has no
+/// sections; the type is empty there.)
+pub(crate) fn release_section(section: crate::os::shm::Section, _exposed: Option<Exposed>) {
+    let _unmapped_here = section;
 }
 
 #[cfg(unix)]
@@ -137,11 +150,4 @@ fn tombstone(region: MmapMut) -> Tombstone {
         start,
         len: end - start,
     }
-}
-
-#[cfg(windows)]
-fn tombstone(region: MmapMut) -> Tombstone {
-    // A view cannot be swapped for other memory without a moment in which its range is
-    // unmapped (placeholders still leave one), so it stays mapped until the last claim goes.
-    Tombstone::Kept(region)
 }
