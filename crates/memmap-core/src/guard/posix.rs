@@ -417,17 +417,7 @@ fn mend(address: usize) -> bool {
             // replaced. From the faulting page to the end (or to the pages mended before, which
             // keep what was written to them), in one call, so repeated faults cannot fragment the
             // mapping past vm.max_map_count.
-            let replaced = unsafe {
-                libc::mmap(
-                    page as *mut c_void,
-                    upto - page,
-                    libc::PROT_READ | libc::PROT_WRITE,
-                    libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED,
-                    -1,
-                    0,
-                )
-            };
-            if replaced == libc::MAP_FAILED {
+            if !unsafe { zero_pages(page, upto - page) } {
                 return false;
             }
             slot.mended_from.fetch_min(page, Ordering::AcqRel);
@@ -467,22 +457,33 @@ fn mend_write(slot: &Slot, page: usize, errno: i32) -> bool {
     let size = !PAGE_MASK.load(Ordering::Acquire) + 1;
     // SAFETY: `[page, page + size)` is one page of a registered mapping, which stays mapped while
     // this handler is in MENDING (see `mend`); the kernel just refused to back it with the file.
+    if !unsafe { zero_pages(page, size) } {
+        return false;
+    }
+    slot.write_errno.store(errno, Ordering::Release);
+    slot.lost_writes.fetch_add(1, Ordering::AcqRel);
+    true
+}
+
+/// Replaces `[start, start + len)` with private zero pages in one `mmap(MAP_FIXED)` call (a
+/// bare system call: async-signal-safe); false if the kernel refused.
+///
+/// # Safety
+/// The range must be whole pages of one of this library's registered mappings, which stays
+/// mapped for the duration of the call (the caller is in [`MENDING`]).
+unsafe fn zero_pages(start: usize, len: usize) -> bool {
+    // SAFETY: the caller vouches that the range is ours; MAP_FIXED replaces only it.
     let replaced = unsafe {
         libc::mmap(
-            page as *mut c_void,
-            size,
+            start as *mut c_void,
+            len,
             libc::PROT_READ | libc::PROT_WRITE,
             libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED,
             -1,
             0,
         )
     };
-    if replaced == libc::MAP_FAILED {
-        return false;
-    }
-    slot.write_errno.store(errno, Ordering::Release);
-    slot.lost_writes.fetch_add(1, Ordering::AcqRel);
-    true
+    replaced != libc::MAP_FAILED
 }
 
 /// Hands a signal that is not ours to the handler installed before ours.
