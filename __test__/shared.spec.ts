@@ -363,7 +363,12 @@ testIf(linux, "the cap is Linux's vm.max_map_count")(
     // Under qemu-user the emulator's own address-space bookkeeping refuses an mmap first: still
     // the coded ENOMEM, from the OS rather than from memmap's cap (whose message names waitAsync).
     t.deepEqual(openError, { code: 'ENOMEM', syscall: 'mmap', waitAsync: !underQemu })
-    t.deepEqual(Object.keys(count).toSorted(), ['ENOMEM', 'ERR_MMAP_CLOSED'], JSON.stringify(count))
-    t.is(count.ENOMEM + count.ERR_MMAP_CLOSED, 20_000)
+    // Natively the cap refuses the rest (ENOMEM); under qemu-user the OS refuses a thread first
+    // (EAGAIN, from pthread_create). Either is a coded rejection; the started ones see close().
+    const refused = underQemu ? ['EAGAIN', 'ENOMEM'] : ['ENOMEM']
+    t.deepEqual(Object.keys(count).filter((key) => !refused.includes(key) && key !== 'ERR_MMAP_CLOSED'), [], JSON.stringify(count))
+    t.true(refused.some((key) => count[key] > 0), JSON.stringify(count))
+    t.true(count.ERR_MMAP_CLOSED > 0, JSON.stringify(count))
+    t.is(Object.values(count).reduce((a, b) => a + b, 0), 20_000)
   },
 )
