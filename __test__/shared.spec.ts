@@ -372,3 +372,25 @@ testIf(linux, "the cap is Linux's vm.max_map_count")(
     t.is(Object.values(count).reduce((a, b) => a + b, 0), 20_000)
   },
 )
+
+testIf(linux, 'posix_fallocate reserves shared memory on Linux only')(
+  'a createShared that cannot reserve its size leaves an existing object as it was, and a new name absent',
+  (t) => {
+    const result = runChild(`
+      const name = 'mmjs-' + process.pid + '-big';
+      const m = memmap.createShared(name, 4096);
+      m.write(Buffer.from('kept'), 0);
+      const out = {};
+      try { memmap.createShared(name, 2 ** 50); out.grown = 'created' } catch (e) { out.grown = [e.code, e.syscall] }
+      const again = memmap.openShared(name);
+      out.length = again.length;
+      out.kept = again.buffer.toString('latin1', 0, 4);
+      try { memmap.createShared(name + '-new', 2 ** 50); out.fresh = 'created' } catch (e) { out.fresh = e.code }
+      try { memmap.openShared(name + '-new'); out.left = true } catch (e) { out.left = e.code }
+      memmap.unlinkShared(name);
+      console.log(JSON.stringify(out));
+    `)
+    t.is(result.status, 0, result.stderr)
+    t.deepEqual(lastJson(result), { grown: ['ENOSPC', 'posix_fallocate'], length: 4096, kept: 'kept', fresh: 'ENOSPC', left: 'ENOENT' })
+  },
+)
