@@ -24,8 +24,6 @@ pub enum Error {
     Closed,
     /// An explicit write to a mapping opened read-only (`ERR_MMAP_READ_ONLY`).
     ReadOnly,
-    /// The mapping is larger than one view can be (`ERR_MMAP_TOO_LARGE`).
-    TooLarge { length: u64, max: u64 },
     /// The file is shorter than the mapped range: another process truncated it
     /// (`ERR_MMAP_TRUNCATED`).
     /// `file_len` is `None` where it is not known (a private mapping keeps no descriptor).
@@ -90,7 +88,6 @@ impl Error {
             Error::InvalidArgument(_) => "ERR_INVALID_ARG_VALUE",
             Error::Closed => "ERR_MMAP_CLOSED",
             Error::ReadOnly => "ERR_MMAP_READ_ONLY",
-            Error::TooLarge { .. } => "ERR_MMAP_TOO_LARGE",
             Error::Truncated { .. } => "ERR_MMAP_TRUNCATED",
             Error::TooManyMappings { .. } => "ENOMEM",
             Error::Unsupported(_) => "ERR_MMAP_UNSUPPORTED",
@@ -131,7 +128,7 @@ impl Error {
 
     /// Whether JavaScript should see a `RangeError` rather than an `Error`.
     pub fn is_range_error(&self) -> bool {
-        matches!(self, Error::OutOfRange(_) | Error::TooLarge { .. })
+        matches!(self, Error::OutOfRange(_))
     }
 
     /// Whether JavaScript should see a `TypeError` rather than an `Error`.
@@ -164,11 +161,6 @@ impl fmt::Display for Error {
             Error::Closed => f.write_str("The mapping is closed: open it again to use it"),
             Error::ReadOnly => f.write_str(
                 "The mapping was opened with mode 'r': open it with mode 'r+' to write to the file",
-            ),
-            Error::TooLarge { length, max } => write!(
-                f,
-                "the mapping is {length} bytes, more than the {max} bytes one Buffer can hold in \
-                 this Node.js: use view(start, end), read() and write() to reach every byte"
             ),
             Error::Truncated {
                 file_len,
