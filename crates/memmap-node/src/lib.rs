@@ -95,8 +95,10 @@ impl NativeMapping {
                 &env,
                 ErrorClass::Plain,
                 "ERR_MMAP_EXTERNAL_BUFFER_REFUSED",
-                "this runtime refuses Buffers over memory it did not allocate (Electron's \
-                 memory cage): use mapping.read() and mapping.write() instead",
+                // Word for word the facade's (index.ts, `refused`), which says it first.
+                "This runtime refuses Buffers over memory it did not allocate (Electron's memory \
+                 cage, or MEMMAP_NO_EXTERNAL_BUFFERS=1): use mapping.read() and mapping.write() \
+                 to copy bytes out and in",
             )),
         }
     }
