@@ -8,8 +8,11 @@ import { fileURLToPath } from 'node:url'
 
 import * as native from './loader'
 
-/** How a file is opened: the `fs` flags a Node.js user knows. */
-export type Mode = 'r' | 'r+' | 'w+'
+/** How a file is opened: the `fs` flags a Node.js user knows (the binding's string enum). */
+export type Mode = native.NativeMode
+
+/** What a mapping maps. */
+export type Kind = native.NativeKind
 
 export interface OpenOptions {
   /** `'r'` (default): read-only file, private copy-on-write pages. `'r+'`: shared pages that reach the file. `'w+'`: create or truncate to `size`. */
@@ -38,8 +41,8 @@ export interface AnonymousOptions {
   lock?: boolean
 }
 
-/** What `advise()` tells the OS about how a range will be used. */
-export type Advice = 'normal' | 'random' | 'sequential' | 'willneed' | 'dontneed' | 'hugepage' | 'nohugepage'
+/** What `advise()` tells the OS about how a range will be used (the binding's string enum). */
+export type Advice = native.NativeAdvice
 
 /** What `residency()` reports: the pages overlapping the range, and how many of them are in RAM. */
 export interface Residency {
@@ -55,8 +58,12 @@ export const allocationGranularity: number = native.allocationGranularity()
 export const maxViewLength: number = bufferConstants.MAX_LENGTH
 
 const zeroCopy = process.env.MEMMAP_NO_EXTERNAL_BUFFERS !== '1' && native.externalBuffersAllowed()
-const MODES: readonly string[] = ['r', 'r+', 'w+']
-const ADVICE: readonly string[] = ['normal', 'random', 'sequential', 'willneed', 'dontneed', 'hugepage', 'nohugepage']
+// The values the binding's string enums take (binding.d.ts has their unions); listed here only to
+// give Node's ERR_INVALID_ARG_VALUE before a value reaches the binding.
+const MODES: readonly Mode[] = ['r', 'r+', 'w+']
+const ADVICE: readonly Advice[] = ['normal', 'random', 'sequential', 'willneed', 'dontneed', 'hugepage', 'nohugepage']
+const isMode = (value: unknown): value is Mode => MODES.includes(value as Mode)
+const isAdvice = (value: unknown): value is Advice => ADVICE.includes(value as Advice)
 
 type Coded<E extends Error> = E & { code: string }
 
@@ -167,7 +174,7 @@ function toOpenOptions(options: unknown): native.NativeOpenOptions {
   if (options === null || typeof options !== 'object') throw invalidType('options', 'of type object', options)
   const o = options as Record<string, unknown>
   const mode = o.mode ?? 'r'
-  if (typeof mode !== 'string' || !MODES.includes(mode)) {
+  if (!isMode(mode)) {
     throw invalidValue('options.mode', "must be 'r', 'r+' or 'w+'", mode)
   }
   if (mode === 'w+' && o.size === undefined) {
@@ -190,9 +197,9 @@ function toOptionsObject(options: unknown): Record<string, unknown> {
   return options as Record<string, unknown>
 }
 
-function toAdvice(advice: unknown): string {
+function toAdvice(advice: unknown): Advice {
   if (typeof advice !== 'string') throw invalidType('advice', 'of type string', advice)
-  if (!ADVICE.includes(advice)) {
+  if (!isAdvice(advice)) {
     throw invalidValue('advice', `must be one of ${ADVICE.map((a) => `'${a}'`).join(', ')}`, advice)
   }
   return advice
@@ -238,13 +245,13 @@ export class Mapping {
   }
 
   /** `'file'`, `'anonymous'` or `'shared'`. */
-  get kind(): 'file' | 'anonymous' | 'shared' {
-    return this.#info.kind as 'file' | 'anonymous' | 'shared'
+  get kind(): Kind {
+    return this.#info.kind
   }
 
   /** How the mapping was opened. */
   get mode(): Mode {
-    return this.#info.mode as Mode
+    return this.#info.mode
   }
 
   /** The resolved path for files, the name for shared memory. */

@@ -1,12 +1,12 @@
 //! Memory control, `resize()` and `anonymous()`: argument conversion around the core's methods.
 
-use memmap_core::{Advice, AnonymousOptions, Error as CoreError, Map};
+use memmap_core::{AnonymousOptions, Map};
 use napi::bindgen_prelude::AsyncTask;
 use napi::{Env, Result};
 use napi_derive::napi;
 
 use crate::errors::to_js;
-use crate::{index, u64_of, Blocking, NativeMapping};
+use crate::{index, u64_of, Blocking, NativeAdvice, NativeMapping};
 
 /// `residency()`'s result.
 #[napi(object)]
@@ -27,12 +27,9 @@ pub struct NativeAnonymousOptions {
 impl NativeMapping {
     /// Passes an advice for `[start, end)` to the OS; `false` where it has no such advice.
     #[napi]
-    pub fn advise(&self, env: Env, advice: String, start: f64, end: f64) -> Result<bool> {
+    pub fn advise(&self, env: Env, advice: NativeAdvice, start: f64, end: f64) -> Result<bool> {
         self.with(&env, |map| {
-            let advice = Advice::parse(&advice).ok_or_else(|| {
-                CoreError::InvalidArgument(format!("'{advice}' is not a known advice"))
-            })?;
-            map.advise(advice, index(start)?, index(end)?)
+            map.advise(advice.into(), index(start)?, index(end)?)
         })
     }
 

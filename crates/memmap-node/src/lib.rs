@@ -10,6 +10,7 @@
 //! it returns. No Rust slice over either is formed (see `bytes_of`).
 
 pub mod control;
+mod enums;
 mod errors;
 mod shared;
 mod views;
@@ -17,11 +18,12 @@ mod views;
 use std::cell::RefCell;
 use std::path::PathBuf;
 
-use memmap_core::{Error as CoreError, Handle, Map, Mode, OpenOptions};
+use memmap_core::{Error as CoreError, Handle, Map, OpenOptions};
 use napi::bindgen_prelude::{AsyncTask, Buffer, ToNapiValue, TypeName, Uint8Array};
 use napi::{sys, Env, Result, Task};
 use napi_derive::napi;
 
+pub use enums::{NativeAdvice, NativeKind, NativeMode};
 use errors::{coded_error, to_js, ErrorClass};
 pub use shared::{create_shared, open_shared, unlink_shared};
 use views::{ViewError, Views};
@@ -29,7 +31,7 @@ use views::{ViewError, Views};
 /// Options, already validated and defaulted by the facade.
 #[napi(object)]
 pub struct NativeOpenOptions {
-    pub mode: String,
+    pub mode: NativeMode,
     pub offset: f64,
     pub length: Option<f64>,
     pub size: Option<f64>,
@@ -41,8 +43,8 @@ pub struct NativeOpenOptions {
 /// What the facade reports as read-only properties.
 #[napi(object)]
 pub struct NativeInfo {
-    pub kind: String,
-    pub mode: String,
+    pub kind: NativeKind,
+    pub mode: NativeMode,
     pub path: Option<String>,
     pub offset: f64,
     pub length: f64,
@@ -64,8 +66,8 @@ impl NativeMapping {
     pub fn info(&self, env: Env) -> Result<NativeInfo> {
         self.with(&env, |map| {
             Ok(NativeInfo {
-                kind: map.kind().as_str().to_owned(),
-                mode: map.mode().as_str().to_owned(),
+                kind: map.kind().into(),
+                mode: map.mode().into(),
                 path: map.path().map(str::to_owned),
                 offset: map.offset() as f64,
                 length: map.len() as f64,
@@ -219,11 +221,8 @@ fn path_of(bytes: &[u8]) -> PathBuf {
 }
 
 fn options_of(options: &NativeOpenOptions) -> memmap_core::Result<OpenOptions> {
-    let mode = Mode::parse(&options.mode).ok_or_else(|| {
-        CoreError::InvalidArgument(format!("mode '{}' is not 'r', 'r+' or 'w+'", options.mode))
-    })?;
     Ok(OpenOptions {
-        mode,
+        mode: options.mode.into(),
         offset: u64_of(options.offset)?,
         length: options.length.map(u64_of).transpose()?,
         size: options.size.map(u64_of).transpose()?,

@@ -1,0 +1,93 @@
+//! The core's enums as JavaScript strings: `#[napi(string_enum)]` makes `binding.d.ts` carry
+//! their unions, so the facade needs no casts and an unknown value never reaches the core.
+
+use memmap_core::{Advice, Kind, Mode};
+use napi_derive::napi;
+
+/// `'r'`, `'r+'` or `'w+'`.
+#[napi(string_enum)]
+#[derive(Clone, Copy)]
+pub enum NativeMode {
+    #[napi(value = "r")]
+    Read,
+    #[napi(value = "r+")]
+    ReadWrite,
+    #[napi(value = "w+")]
+    Create,
+}
+
+impl From<NativeMode> for Mode {
+    fn from(mode: NativeMode) -> Mode {
+        match mode {
+            NativeMode::Read => Mode::Read,
+            NativeMode::ReadWrite => Mode::ReadWrite,
+            NativeMode::Create => Mode::Create,
+        }
+    }
+}
+
+impl From<Mode> for NativeMode {
+    fn from(mode: Mode) -> NativeMode {
+        match mode {
+            Mode::Read => NativeMode::Read,
+            Mode::ReadWrite => NativeMode::ReadWrite,
+            Mode::Create => NativeMode::Create,
+        }
+    }
+}
+
+/// `'file'`, `'anonymous'` or `'shared'`.
+#[napi(string_enum)]
+#[derive(Clone, Copy)]
+pub enum NativeKind {
+    #[napi(value = "file")]
+    File,
+    #[napi(value = "anonymous")]
+    Anonymous,
+    #[napi(value = "shared")]
+    Shared,
+}
+
+impl From<Kind> for NativeKind {
+    fn from(kind: Kind) -> NativeKind {
+        match kind {
+            Kind::File => NativeKind::File,
+            Kind::Anonymous => NativeKind::Anonymous,
+            Kind::Shared => NativeKind::Shared,
+        }
+    }
+}
+
+/// The advice `advise()` takes.
+#[napi(string_enum)]
+#[derive(Clone, Copy)]
+pub enum NativeAdvice {
+    #[napi(value = "normal")]
+    Normal,
+    #[napi(value = "random")]
+    Random,
+    #[napi(value = "sequential")]
+    Sequential,
+    #[napi(value = "willneed")]
+    WillNeed,
+    #[napi(value = "dontneed")]
+    DontNeed,
+    #[napi(value = "hugepage")]
+    HugePage,
+    #[napi(value = "nohugepage")]
+    NoHugePage,
+}
+
+impl From<NativeAdvice> for Advice {
+    fn from(advice: NativeAdvice) -> Advice {
+        match advice {
+            NativeAdvice::Normal => Advice::Normal,
+            NativeAdvice::Random => Advice::Random,
+            NativeAdvice::Sequential => Advice::Sequential,
+            NativeAdvice::WillNeed => Advice::WillNeed,
+            NativeAdvice::DontNeed => Advice::DontNeed,
+            NativeAdvice::HugePage => Advice::HugePage,
+            NativeAdvice::NoHugePage => Advice::NoHugePage,
+        }
+    }
+}
