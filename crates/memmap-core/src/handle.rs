@@ -146,7 +146,7 @@ impl Handle {
     /// `Atomics.notify` on the Int32 at `offset`: wakes up to `count` sleepers in every thread
     /// and process. Returns how many woke where the system says (0 where sleepers poll).
     pub fn notify(&self, offset: usize, count: u32) -> Result<u32> {
-        self.with(|map| Ok(crate::os::address::wake(map.atomic_i32(offset)?, count)))
+        self.with(|map| Ok(crate::wait::address::wake(map.atomic_i32(offset)?, count)))
     }
 
     fn read(&self) -> RwLockReadGuard<'_, Option<Map>> {

@@ -21,7 +21,6 @@ mod atomics;
 mod budget;
 mod control;
 mod error;
-mod guard;
 mod handle;
 mod map;
 mod os;
@@ -29,6 +28,7 @@ mod range;
 mod resize;
 mod retire;
 mod shm;
+mod sigbus;
 mod wait;
 
 pub use anon::AnonymousOptions;

@@ -16,8 +16,8 @@ use memmap2::{MmapMut, MmapOptions};
 
 use crate::budget::Reservation;
 use crate::error::{Error, Result};
-use crate::guard::Registration;
 use crate::retire::{release, release_section, Exposed};
+use crate::sigbus::Registration;
 
 /// How a file is opened and what a write to its pages does (the `fs` flags a Node.js user knows).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -106,14 +106,14 @@ pub struct OpenOptions {
 pub struct Map {
     /// The truncation guard's record of the pages; declared before `region` so that it is
     /// dropped (unregistered) before the pages are unmapped.
-    pub(crate) guard: Option<Registration>,
+    pub(crate) sigbus: Option<Registration>,
     /// This mapping's share of the process's map regions (see `budget.rs`).
     pub(crate) _budget: Option<Reservation>,
     /// `None` for a mapping of length 0, which maps nothing.
     pub(crate) region: Option<MmapMut>,
     /// Named shared memory on Windows: a view of a named section, which memmap2 cannot make;
     /// `region` is then `None`. Always `None` elsewhere (the type is empty there).
-    pub(crate) section: Option<crate::os::shm::Section>,
+    pub(crate) section: Option<crate::shm::Section>,
     pub(crate) kind: Kind,
     pub(crate) mode: Mode,
     pub(crate) path: Option<String>,
@@ -132,7 +132,7 @@ impl Drop for Map {
         if exposed.is_none() || cfg!(windows) {
             // Unmapped now: unregistered first, so that the guard never mends addresses that
             // someone else may map next.
-            self.guard = None;
+            self.sigbus = None;
         }
         // Retired pages stay mapped (zero pages), so their registration may go after them: a
         // thread touching a lost page meanwhile is still mended.
@@ -142,7 +142,7 @@ impl Drop for Map {
         if let Some(section) = self.section.take() {
             release_section(section, exposed);
         }
-        self.guard = None;
+        self.sigbus = None;
     }
 }
 
@@ -312,7 +312,7 @@ impl Map {
             _ => None,
         };
         Ok(Map {
-            guard,
+            sigbus: guard,
             _budget: budget,
             region,
             section: None,
@@ -469,7 +469,7 @@ impl Map {
         let Some(region) = &self.region else {
             return Ok(());
         };
-        if let Some((errno, pages)) = self.guard.as_ref().and_then(Registration::lost_writes) {
+        if let Some((errno, pages)) = self.sigbus.as_ref().and_then(Registration::lost_writes) {
             return Err(Error::LostWrites {
                 source: std::io::Error::from_raw_os_error(errno),
                 path: self.path.clone(),
@@ -487,7 +487,7 @@ impl Map {
 
     /// Whether a touch found pages that the file lost under the mapping (they now read as zeros).
     pub fn lost_pages(&self) -> bool {
-        self.guard.as_ref().is_some_and(Registration::lost_pages)
+        self.sigbus.as_ref().is_some_and(Registration::lost_pages)
     }
 
     /// [`Error::Truncated`] if the file is now shorter than the mapped range.

@@ -24,8 +24,8 @@ use memmap2::{MmapMut, MmapOptions};
 
 use crate::budget::Reservation;
 use crate::error::{Error, Result};
-use crate::guard::Registration;
 use crate::map::{eisdir, Backing, Kind, Map, Mode};
+use crate::sigbus::Registration;
 
 /// A byte length that one mapping can have.
 pub(crate) fn mappable(length: u64) -> Result<usize> {
@@ -50,9 +50,9 @@ impl Map {
         // they exist. Exposed pages are retired in place instead (zero pages, still mapped), so
         // their registration may stand until they are. Until the point of no return the old
         // registration stands.
-        let guarded = self.guard.is_some();
+        let guarded = self.sigbus.is_some();
         let exposed = self.is_exposed();
-        let registration = Cell::new(self.guard.take());
+        let registration = Cell::new(self.sigbus.take());
         let moved = Cell::new(false);
         let result = self.resize_kind(len, || {
             moved.set(true);
@@ -62,7 +62,7 @@ impl Map {
             }
             detach();
         });
-        self.guard = match (moved.get(), registration.into_inner()) {
+        self.sigbus = match (moved.get(), registration.into_inner()) {
             (false, unchanged) => unchanged,
             (true, _replaced) => match &self.region {
                 Some(region) if guarded => Some(Registration::new(

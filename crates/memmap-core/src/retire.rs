@@ -110,7 +110,7 @@ pub(crate) fn release(region: MmapMut, exposed: Option<Exposed>) {
 
 /// Gives up a Windows section view: unmapped as `section` goes out of scope here. (POSIX has no
 /// sections; the type is empty there.)
-pub(crate) fn release_section(section: crate::os::shm::Section, _exposed: Option<Exposed>) {
+pub(crate) fn release_section(section: crate::shm::Section, _exposed: Option<Exposed>) {
     let _unmapped_here = section;
 }
 

@@ -1,4 +1,5 @@
-//! Platform facts and error names, one module per platform family.
+//! Platform facts, memory control and error names, one module per platform family. Named shared
+//! memory (`shm/`) and waiting on a word (`wait/`) keep their platform parts beside them.
 //!
 //! # Safety
 //! [`touch_pages`] reads (and may write back) one byte per page of a range its caller
@@ -15,58 +16,6 @@ mod windows;
 pub use windows::*;
 
 use std::io;
-
-// Named shared memory, one module per platform family.
-#[cfg(all(unix, not(target_os = "android")))]
-#[path = "shm_unix.rs"]
-pub(crate) mod shm;
-#[cfg(target_os = "android")]
-#[path = "shm_android.rs"]
-pub(crate) mod shm;
-#[cfg(windows)]
-#[path = "shm_windows.rs"]
-pub(crate) mod shm;
-
-// Waiting on a 32-bit word until another thread or process wakes it.
-#[cfg(any(target_os = "linux", target_os = "android"))]
-#[path = "futex.rs"]
-pub(crate) mod address;
-#[cfg(any(target_os = "macos", target_os = "ios"))]
-#[path = "ulock.rs"]
-pub(crate) mod address;
-#[cfg(not(any(
-    target_os = "linux",
-    target_os = "android",
-    target_os = "macos",
-    target_os = "ios"
-)))]
-#[path = "poll.rs"]
-pub(crate) mod address;
-
-// The polling fallback is compiled and tested on Linux too, so that this machine covers it.
-#[cfg(all(test, target_os = "linux"))]
-#[path = "poll.rs"]
-mod poll_on_linux;
-
-/// How one sleep on a word ended. Callers loop: any of these may come early.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[cfg_attr(
-    not(any(target_os = "linux", target_os = "android")),
-    allow(
-        dead_code,
-        reason = "each platform's wait reports only the outcomes its system call can tell apart"
-    )
-)]
-pub(crate) enum Wake {
-    /// A wake reached the sleeper (or the system cannot say why it returned).
-    Woken,
-    /// The word no longer held the expected value.
-    Changed,
-    /// The timeout (or a polling slice) ran out.
-    TimedOut,
-    /// A signal interrupted the sleep.
-    Interrupted,
-}
 
 /// The error name for an `io::Error` that carries no OS code (raised by a library, not the OS).
 fn name_of_kind(error: &io::Error) -> &'static str {

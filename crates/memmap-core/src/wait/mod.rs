@@ -16,7 +16,54 @@ use std::sync::atomic::{AtomicI32, AtomicU64, Ordering::SeqCst};
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use crate::os::{address, Wake};
+// Waiting on a 32-bit word until another thread or process wakes it, one module per system.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub(crate) mod futex;
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub(crate) use futex as address;
+#[cfg(any(target_os = "macos", target_os = "ios"))]
+pub(crate) mod ulock;
+#[cfg(any(target_os = "macos", target_os = "ios"))]
+pub(crate) use ulock as address;
+#[cfg(not(any(
+    target_os = "linux",
+    target_os = "android",
+    target_os = "macos",
+    target_os = "ios"
+)))]
+pub(crate) mod poll;
+#[cfg(not(any(
+    target_os = "linux",
+    target_os = "android",
+    target_os = "macos",
+    target_os = "ios"
+)))]
+pub(crate) use poll as address;
+
+// The polling fallback is compiled and tested on Linux too, so that this machine covers it.
+#[cfg(all(test, target_os = "linux"))]
+#[path = "poll.rs"]
+mod poll_on_linux;
+
+/// How one sleep on a word ended. Callers loop: any of these may come early.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(
+    not(any(target_os = "linux", target_os = "android")),
+    allow(
+        dead_code,
+        reason = "each platform's wait reports only the outcomes its system call can tell apart"
+    )
+)]
+pub(crate) enum Wake {
+    /// A wake reached the sleeper (or the system cannot say why it returned).
+    Woken,
+    /// The word no longer held the expected value.
+    Changed,
+    /// The timeout (or a polling slice) ran out.
+    TimedOut,
+    /// A signal interrupted the sleep.
+    Interrupted,
+}
 
 /// What `wait` returned, as JavaScript's `Atomics.wait` names it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

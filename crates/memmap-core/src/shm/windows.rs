@@ -261,7 +261,7 @@ fn view_size(section: &Section) -> usize {
 /// a section's size is fixed when it is created.
 fn shared_map(section: Section, mode: Mode, name: &str, len: usize) -> Result<Map> {
     Ok(Map {
-        guard: None,
+        sigbus: None,
         _budget: Some(Reservation::take(Some(name))?),
         region: None,
         section: Some(section),

@@ -8,6 +8,23 @@
 use crate::error::{Error, Result};
 use crate::map::Map;
 
+// The OS's named shared memory, one module per system.
+#[cfg(all(unix, not(target_os = "android")))]
+mod unix;
+#[cfg(all(unix, not(target_os = "android")))]
+use unix as sys;
+#[cfg(target_os = "android")]
+mod android;
+#[cfg(target_os = "android")]
+use android as sys;
+#[cfg(windows)]
+mod windows;
+#[cfg(windows)]
+use windows as sys;
+
+/// A view of a Windows named section (an empty type elsewhere).
+pub(crate) use sys::Section;
+
 /// The longest name: 30 characters, so that `"/" + name` fits macOS's 31-byte limit.
 pub const MAX_NAME_LEN: usize = 30;
 
@@ -44,14 +61,14 @@ impl Map {
                     "length {length} is not a size shared memory can have (1 byte or more)"
                 ))
             })?;
-        crate::os::shm::create(name, length, exclusive)
+        sys::create(name, length, exclusive)
     }
 
     /// Maps the whole of the existing named shared memory object `name`: shared and writable,
     /// or, with `read_only`, private copy-on-write pages whose writes stay in this process.
     pub fn open_shared(name: &str, read_only: bool) -> Result<Map> {
         check_name(name)?;
-        crate::os::shm::open(name, read_only)
+        sys::open(name, read_only)
     }
 }
 
@@ -59,7 +76,7 @@ impl Map {
 /// (and always on Windows, where an object lives exactly as long as some process has it open).
 pub fn unlink_shared(name: &str) -> Result<bool> {
     check_name(name)?;
-    crate::os::shm::unlink(name)
+    sys::unlink(name)
 }
 
 #[cfg(test)]
