@@ -5,15 +5,21 @@
 //! [`touch_pages`] reads (and may write back) one byte per page of a range its caller
 //! guarantees is whole pages of a live mapping; the platform modules say the same of theirs.
 
+// The same names from each platform family's module, listed rather than globbed.
 #[cfg(unix)]
 mod unix;
 #[cfg(unix)]
-pub use unix::*;
-
+use unix as sys;
 #[cfg(windows)]
 mod windows;
+pub use sys::{
+    advise, advise_huge_pages, allocation_granularity, describe, errno_name, has_advice,
+    is_lock_limit, lock, lock_limit_hint, page_size, populate_write, prefetch, resident_pages,
+    unlock, uv_errno, ENOMEM_ERRNO, SYSCALL_ADVISE, SYSCALL_LOCK, SYSCALL_PREFETCH,
+    SYSCALL_RESIDENCY, SYSCALL_THREAD, SYSCALL_UNLOCK,
+};
 #[cfg(windows)]
-pub use windows::*;
+use windows as sys;
 
 use std::io;
 
