@@ -123,7 +123,14 @@ test.before(() => {
   // other targets' binaries are stand-ins (pre-publish checks every target has one); only this
   // machine's real one is packed.
   for (const file of [...manifest.files, 'package.json']) {
-    if (existsSync(join(root, file))) copyFileSync(join(root, file), join(stage, file))
+    // Entries are paths, or `dir/*.ext` globs (the facade's src/ outputs).
+    const glob = /^(.+)\/\*(\.[a-z.]+)$/.exec(file)
+    if (glob) {
+      mkdirSync(join(stage, glob[1]), { recursive: true })
+      for (const name of readdirSync(join(root, glob[1])).filter((n) => n.endsWith(glob[2]))) {
+        copyFileSync(join(root, glob[1], name), join(stage, glob[1], name))
+      }
+    } else if (existsSync(join(root, file))) copyFileSync(join(root, file), join(stage, file))
   }
   cpSync(join(root, 'npm'), join(stage, 'npm'), { recursive: true })
   for (const dir of readdirSync(join(stage, 'npm'))) {

@@ -1,6 +1,6 @@
 //! Node-API binding of `memmap-core`: converts arguments, maps errors, makes Buffers over the
 //! pages and runs blocking work off the JavaScript thread. Decisions belong to the core;
-//! argument checking with Node's error codes belongs to the TypeScript facade (`index.ts`),
+//! argument checking with Node's error codes belongs to the TypeScript facade (`src/args.ts`),
 //! and the core checks every range again.
 //!
 //! # Safety
@@ -97,7 +97,7 @@ impl NativeMapping {
                 &env,
                 ErrorClass::Plain,
                 "ERR_MMAP_EXTERNAL_BUFFER_REFUSED",
-                // Word for word the facade's (index.ts, `refused`), which says it first.
+                // Word for word the facade's (src/args.ts, `refused`), which says it first.
                 "This runtime refuses Buffers over memory it did not allocate (Electron's memory \
                  cage, or MEMMAP_NO_EXTERNAL_BUFFERS=1): use mapping.read() and mapping.write() \
                  to copy bytes out and in",

@@ -1,0 +1,176 @@
+// Arguments checked the way Node's own APIs check them: TypeError/RangeError with Node's codes,
+// before anything reaches the binding. Values and ranges the core checks again are its business.
+
+import { resolve as resolvePath } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+import type * as native from '../loader'
+import { maxViewLength } from './constants'
+import type { Advice, Mode } from './types'
+
+// The values the binding's string enums take (binding.d.ts has their unions); listed here only to
+// give Node's ERR_INVALID_ARG_VALUE before a value reaches the binding.
+const MODES: readonly Mode[] = ['r', 'r+', 'w+']
+const ADVICE: readonly Advice[] = ['normal', 'random', 'sequential', 'willneed', 'dontneed', 'hugepage', 'nohugepage']
+const isMode = (value: unknown): value is Mode => MODES.includes(value as Mode)
+const isAdvice = (value: unknown): value is Advice => ADVICE.includes(value as Advice)
+
+export type Coded<E extends Error> = E & { code: string }
+
+export function coded<E extends Error>(error: E, code: string): Coded<E> {
+  return Object.assign(error, { code })
+}
+
+export function describe(value: unknown): string {
+  if (value === null) return 'null'
+  if (typeof value === 'function') return 'function'
+  if (typeof value === 'object') return `an instance of ${value.constructor?.name ?? 'Object'}`
+  if (typeof value === 'string') return `type string ('${value.length > 28 ? `${value.slice(0, 25)}...` : value}')`
+  return `type ${typeof value} (${String(value)})`
+}
+
+export function invalidType(name: string, expected: string, value: unknown): Coded<TypeError> {
+  return coded(
+    new TypeError(`The "${name}" argument must be ${expected}. Received ${describe(value)}`),
+    'ERR_INVALID_ARG_TYPE',
+  )
+}
+
+export function outOfRange(name: string, expected: string, value: unknown): Coded<RangeError> {
+  return coded(
+    new RangeError(`The value of "${name}" is out of range. It must be ${expected}. Received ${String(value)}`),
+    'ERR_OUT_OF_RANGE',
+  )
+}
+
+export function invalidValue(name: string, reason: string, value: unknown): Coded<TypeError> {
+  return coded(
+    new TypeError(`The argument '${name}' ${reason}. Received ${describe(value)}`),
+    'ERR_INVALID_ARG_VALUE',
+  )
+}
+
+/** A byte count or offset: a non-negative safe integer, as a number or a bigint. */
+export function toIndex(value: unknown, name: string): number {
+  if (typeof value === 'bigint') {
+    if (value < 0n || value > BigInt(Number.MAX_SAFE_INTEGER)) {
+      throw outOfRange(name, `>= 0 and <= ${Number.MAX_SAFE_INTEGER}`, `${value}n`)
+    }
+    return Number(value)
+  }
+  if (typeof value !== 'number') throw invalidType(name, 'of type number or bigint', value)
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw outOfRange(name, `an integer >= 0 and <= ${Number.MAX_SAFE_INTEGER}`, value)
+  }
+  return value
+}
+
+/** One end of a range, with `Buffer#subarray`'s rules: negative counts from the end, clamped. */
+export function rangeEnd(value: unknown, name: string, fallback: number, length: number): number {
+  if (value === undefined) return fallback
+  if (typeof value !== 'number') throw invalidType(name, 'of type number', value)
+  if (Number.isNaN(value) || (Number.isFinite(value) && !Number.isInteger(value))) {
+    throw outOfRange(name, 'an integer', value)
+  }
+  if (value < 0) return Math.max(length + value, 0)
+  return Math.min(value, length)
+}
+
+export function toRange(start: unknown, end: unknown, length: number): [number, number] {
+  const from = rangeEnd(start, 'start', 0, length)
+  const to = rangeEnd(end, 'end', length, length)
+  return [from, Math.max(from, to)]
+}
+
+export function toFlag(value: unknown, name: string): boolean {
+  if (value === undefined) return false
+  if (typeof value !== 'boolean') throw invalidType(name, 'of type boolean', value)
+  return value
+}
+
+export function toBytes(value: unknown, name: string): Uint8Array {
+  if (!ArrayBuffer.isView(value)) {
+    throw invalidType(name, 'an instance of Buffer, TypedArray, or DataView', value)
+  }
+  return value instanceof Uint8Array ? value : new Uint8Array(value.buffer, value.byteOffset, value.byteLength)
+}
+
+/** The path as the OS gets it: resolved with `path.resolve` (not realpath), as bytes. */
+export function toPath(path: unknown): Buffer {
+  if (path instanceof URL) path = fileURLToPath(path)
+  if (typeof path === 'string') {
+    if (path.includes('\0')) throw invalidValue('path', 'must be a string, Uint8Array, or URL without null bytes', path)
+    if (path === '') {
+      throw Object.assign(new Error("ENOENT: no such file or directory, open ''"), {
+        code: 'ENOENT',
+        errno: process.platform === 'win32' ? -4058 : -2,
+        syscall: 'open',
+        path: '',
+      })
+    }
+    return Buffer.from(resolvePath(path))
+  }
+  if (path instanceof Uint8Array) {
+    const bytes = Buffer.from(path)
+    if (bytes.includes(0)) throw invalidValue('path', 'must be a string, Uint8Array, or URL without null bytes', path)
+    if (process.platform === 'win32' || bytes.length === 0) return toPath(bytes.toString())
+    return bytes[0] === 0x2f ? bytes : Buffer.concat([Buffer.from(`${process.cwd()}/`), bytes])
+  }
+  throw invalidType('path', 'of type string or an instance of Buffer or URL', path)
+}
+
+export function toOpenOptions(options: unknown): native.NativeOpenOptions {
+  if (options === undefined) options = {}
+  if (options === null || typeof options !== 'object') throw invalidType('options', 'of type object', options)
+  const o = options as Record<string, unknown>
+  const mode = o.mode ?? 'r'
+  if (!isMode(mode)) {
+    throw invalidValue('options.mode', "must be 'r', 'r+' or 'w+'", mode)
+  }
+  if (mode === 'w+' && o.size === undefined) {
+    throw invalidValue('options.size', "is required with mode 'w+' (the new file's length)", o.size)
+  }
+  return {
+    mode,
+    offset: o.offset === undefined ? 0 : toIndex(o.offset, 'options.offset'),
+    length: o.length === undefined ? undefined : toIndex(o.length, 'options.length'),
+    size: o.size === undefined ? undefined : toIndex(o.size, 'options.size'),
+    populate: toFlag(o.populate, 'options.populate'),
+    hugePages: toFlag(o.hugePages, 'options.hugePages'),
+    lock: toFlag(o.lock, 'options.lock'),
+  }
+}
+
+export function toOptionsObject(options: unknown): Record<string, unknown> {
+  if (options === undefined) return {}
+  if (options === null || typeof options !== 'object') throw invalidType('options', 'of type object', options)
+  return options as Record<string, unknown>
+}
+
+export function toAdvice(advice: unknown): Advice {
+  if (typeof advice !== 'string') throw invalidType('advice', 'of type string', advice)
+  if (!isAdvice(advice)) {
+    throw invalidValue('advice', `must be one of ${ADVICE.map((a) => `'${a}'`).join(', ')}`, advice)
+  }
+  return advice
+}
+
+export function refused(): Coded<Error> {
+  return coded(
+    new Error(
+      'This runtime refuses Buffers over memory it did not allocate (Electron\'s memory cage, or ' +
+        'MEMMAP_NO_EXTERNAL_BUFFERS=1): use mapping.read() and mapping.write() to copy bytes out and in',
+    ),
+    'ERR_MMAP_EXTERNAL_BUFFER_REFUSED',
+  )
+}
+
+export function tooLarge(length: number): Coded<RangeError> {
+  return coded(
+    new RangeError(
+      `A view of ${length} bytes is larger than the ${maxViewLength} bytes one Buffer can hold in ` +
+        'this Node.js: use view(start, end) over a smaller window, read() and write() to reach every byte',
+    ),
+    'ERR_MMAP_TOO_LARGE',
+  )
+}

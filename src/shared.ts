@@ -1,0 +1,47 @@
+// Named shared memory: the OS's own, by name. Names are checked in the core, once.
+
+import * as native from '../loader'
+import { invalidType, outOfRange, toFlag, toIndex, toOptionsObject } from './args'
+import { constructing, Mapping } from './mapping'
+
+/** The name's type; its form (`^[A-Za-z0-9][A-Za-z0-9._-]{0,29}$`) is the core's to check. */
+function toSharedName(name: unknown): string {
+  if (typeof name !== 'string') throw invalidType('name', 'of type string', name)
+  return name
+}
+
+/**
+ * Opens the named shared memory object `name`, creating it with owner-only permissions if it
+ * does not exist, grows it to at least `length` bytes (never shrinks it) and maps `length` bytes,
+ * shared. With `exclusive: true` an existing name fails with `EEXIST`.
+ */
+export function createShared(name: string, length: number | bigint, options?: { exclusive?: boolean }): Mapping {
+  const checked = toSharedName(name)
+  const bytes = toIndex(length, 'length')
+  if (bytes === 0) throw outOfRange('length', `an integer >= 1 and <= ${Number.MAX_SAFE_INTEGER}`, length)
+  const exclusive = toFlag(toOptionsObject(options).exclusive, 'options.exclusive')
+  return new Mapping(constructing, native.createShared(checked, bytes, exclusive))
+}
+
+/**
+ * Maps the whole of the existing named shared memory object `name` (`ENOENT` if there is none).
+ * With `readOnly: true` the pages are private copy-on-write: a stray Buffer write stays in this
+ * process, and `write()` and the atomics that write throw `ERR_MMAP_READ_ONLY`.
+ */
+export function openShared(name: string, options?: { readOnly?: boolean }): Mapping {
+  const checked = toSharedName(name)
+  const readOnly = toFlag(toOptionsObject(options).readOnly, 'options.readOnly')
+  return new Mapping(constructing, native.openShared(checked, readOnly))
+}
+
+/**
+ * Removes the name `name`: later `openShared(name)` fails with `ENOENT`, while existing mappings
+ * stay valid. `false` if there was no such name (always on Windows, where an object lives while
+ * some process has it open).
+ */
+export function unlinkShared(name: string): boolean {
+  return native.unlinkShared(toSharedName(name))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Atomics

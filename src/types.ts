@@ -1,0 +1,76 @@
+// The public types: what programs that use memmap name in their own code. Mode, Kind and Advice
+// are the binding's string enums (binding.d.ts), so the unions have one source.
+
+import type * as native from '../loader'
+
+/** How a file is opened: the `fs` flags a Node.js user knows (the binding's string enum). */
+export type Mode = native.NativeMode
+
+/** What a mapping maps. */
+export type Kind = native.NativeKind
+
+export interface OpenOptions {
+  /** `'r'` (default): read-only file, private copy-on-write pages. `'r+'`: shared pages that reach the file. `'w+'`: create or truncate to `size`. */
+  mode?: Mode
+  /** Byte offset into the file; no alignment asked (default 0). */
+  offset?: number | bigint
+  /** Bytes to map (default: from `offset` to the end of the file). */
+  length?: number | bigint
+  /** `'w+'`: required, the new file's length. `'r+'`: grow the file to at least this first. */
+  size?: number | bigint
+  /** Fault every page in at map time. */
+  populate?: boolean
+  /** Ask for huge pages where the OS offers them; a hint, never an error. */
+  hugePages?: boolean
+  /** Lock the pages in RAM after mapping. */
+  lock?: boolean
+}
+
+/** Options of `anonymous()`. */
+export interface AnonymousOptions {
+  /** Fault every page in (allocated) before returning. */
+  populate?: boolean
+  /** Ask for transparent huge pages where the OS offers them; a hint, never an error. */
+  hugePages?: boolean
+  /** Lock the pages in RAM. */
+  lock?: boolean
+}
+
+/** What `advise()` tells the OS about how a range will be used (the binding's string enum). */
+export type Advice = native.NativeAdvice
+
+/** What `residency()` reports: the pages overlapping the range, and how many of them are in RAM. */
+export interface Residency {
+  pages: number
+  resident: number
+}
+
+/**
+ * Atomic operations on the mapped bytes, as JavaScript's `Atomics` on an `Int32Array` (32-bit
+ * forms, `number`) and a `BigInt64Array` (64-bit forms, `bigint`). `byteOffset` is a multiple of 4
+ * (of 8 for the 64-bit forms) inside the mapping. They are atomic across every thread and process
+ * that maps the same pages.
+ */
+export interface MappingAtomics {
+  load(byteOffset: number): number
+  /** Stores `value` as an Int32; returns `value` as an integer, as `Atomics.store` does. */
+  store(byteOffset: number, value: number): number
+  /** These return the value they replaced. */
+  add(byteOffset: number, value: number): number
+  sub(byteOffset: number, value: number): number
+  and(byteOffset: number, value: number): number
+  or(byteOffset: number, value: number): number
+  xor(byteOffset: number, value: number): number
+  exchange(byteOffset: number, value: number): number
+  compareExchange(byteOffset: number, expected: number, replacement: number): number
+  load64(byteOffset: number): bigint
+  store64(byteOffset: number, value: bigint): bigint
+  add64(byteOffset: number, value: bigint): bigint
+  compareExchange64(byteOffset: number, expected: bigint, replacement: bigint): bigint
+  /** Blocks this thread while the Int32 at `byteOffset` is `expected`, until a `notify` from any process or `timeoutMs` (default `Infinity`). */
+  wait(byteOffset: number, expected: number, timeoutMs?: number): 'ok' | 'not-equal' | 'timed-out'
+  /** `wait` without blocking: neither the event loop nor a thread-pool thread. Rejects with `ERR_MMAP_CLOSED` if the mapping is closed first. */
+  waitAsync(byteOffset: number, expected: number, timeoutMs?: number): Promise<'ok' | 'not-equal' | 'timed-out'>
+  /** Wakes up to `count` (default: all) waiters on the Int32 at `byteOffset`, in every process; returns how many woke (0 on Windows, where waiters poll). */
+  notify(byteOffset: number, count?: number): number
+}
