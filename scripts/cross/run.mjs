@@ -138,10 +138,11 @@ function esbuildFor(platformPackage) {
 // ---------------------------------------------------------------------------------------------
 // Cargo with Debian's Rust 1.96
 
-function debianCargo(args, target, logFile) {
+function debianCargo(args, target, logFile, extraEnv = {}) {
   return run('/usr/bin/cargo', args, {
     logFile,
     env: {
+      ...extraEnv,
       PATH: `/usr/bin:${process.env.PATH}`,
       RUSTC_BOOTSTRAP: '1',
       RUSTC: '/usr/bin/rustc',
@@ -167,13 +168,7 @@ function buildAddon(target) {
   const file = join(logs, `build-${target}.log`)
   rmSync(file, { force: true })
   const args = ['build', '-p', 'memmap-node', '--release', '--target', target, '-Z', 'build-std=std,panic_unwind']
-  const env = { CARGO_PROFILE_RELEASE_LTO: 'false', CARGO_PROFILE_RELEASE_CODEGEN_UNITS: '16' }
-  Object.assign(process.env, env)
-  try {
-    debianCargo(args, target, file)
-  } finally {
-    for (const key of Object.keys(env)) delete process.env[key]
-  }
+  debianCargo(args, target, file, { CARGO_PROFILE_RELEASE_LTO: 'false', CARGO_PROFILE_RELEASE_CODEGEN_UNITS: '16' })
   const out = join(cache, 'target', target, 'release')
   const built = target.includes('windows') ? join(out, 'memmap_node.dll') : join(out, 'libmemmap_node.so')
   const addon = join(cache, 'addons', `memmap.${target}.node`)
