@@ -90,3 +90,51 @@ test('without the switch the same child gets zero-copy Buffers', (t) => {
   t.is(child.status, 0, child.stderr)
   t.deepEqual(lastJson(child), { zeroCopy: true, length: 9 })
 })
+
+// The small calls take JavaScript's fast path over a zero-copy window from their second call in
+// the same MiB (src/window.ts), and the binding where Buffers are refused: both must give the
+// same results, errors included.
+const SMALL_CALLS = (path: string) => `
+const outcome = (f) => { try { const v = f(); return typeof v === 'bigint' ? v + 'n' : v } catch (e) { return e.code } }
+const m = memmap.openSync(${JSON.stringify(path)}, { mode: 'r+' })
+const a = m.atomics
+const out = []
+for (let round = 0; round < 3; round++) {
+  const eight = Buffer.alloc(8)
+  out.push(m.read(eight, 4090 + round), eight.toString('hex'), m.write(Buffer.from([round, 7]), 100 + round))
+  out.push(a.add(0, 5), a.sub(4, 3), a.and(8, 6), a.or(12, 9), a.xor(16, 0xff), a.exchange(20, round))
+  out.push(a.compareExchange(24, round, round + 1), a.load(24), a.store(28, -round), a.load(28))
+  out.push(outcome(() => a.add64(32, 2n ** 40n)), outcome(() => a.compareExchange64(40, 0n, -1n)), outcome(() => a.load64(40)))
+  out.push(outcome(() => a.store64(48, 5n)), outcome(() => a.add(2, 1)), outcome(() => a.add(8192, 1)), outcome(() => a.add(-4, 1)))
+  out.push(outcome(() => a.add64(4, 1n)), outcome(() => a.load(4.5)), outcome(() => a.add(0, 'x')), outcome(() => m.read(eight, 1 << 20)))
+}
+const r = memmap.openSync(${JSON.stringify(path)})
+const ra = r.atomics
+for (let round = 0; round < 3; round++) {
+  out.push(ra.load(0), outcome(() => ra.add(0, 1)), outcome(() => ra.store(0, 1)), outcome(() => ra.compareExchange64(32, 0n, 1n)))
+  out.push(outcome(() => r.write(Buffer.from('no'), 0)), r.read(Buffer.alloc(2), 100))
+}
+r.close()
+m.close()
+for (let round = 0; round < 2; round++) out.push(outcome(() => a.add(0, 1)), outcome(() => a.load(0)), outcome(() => m.read(Buffer.alloc(1), 0)), outcome(() => m.write(Buffer.alloc(1), 0)))
+console.log(JSON.stringify(out))
+`
+
+test('the small calls give the same results and errors with zero-copy windows and where Buffers are refused', (t) => {
+  const contents = pattern(2 * 4096)
+  const results = ['0', '1'].map((refused) => {
+    const path = tempFile(contents)
+    const child = runChild(SMALL_CALLS(path), { env: { MEMMAP_NO_EXTERNAL_BUFFERS: refused } })
+    t.is(child.status, 0, child.stderr)
+    return { out: lastJson<unknown[]>(child), file: readFileSync(path) }
+  })
+  t.deepEqual(results[0].out, results[1].out)
+  t.deepEqual(results[0].file, results[1].file)
+  // Spot checks that the sequence did what it says, so equal results are not equally wrong.
+  const out = results[0].out
+  t.is(out[2], 2, 'write() returns its byte count')
+  t.is(out[3], contents.readInt32LE(0), 'the first add sees the file\'s first word')
+  t.true(out.includes('ERR_MMAP_READ_ONLY'))
+  t.true(out.includes('ERR_MMAP_CLOSED'))
+  t.true(out.includes('ERR_OUT_OF_RANGE'))
+})

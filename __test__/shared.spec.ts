@@ -56,6 +56,50 @@ test('4 processes × 50,000 add and add64 on one counter count exactly', async (
   m.close()
 })
 
+// The facade runs these through JavaScript's Atomics over a zero-copy window (src/atomics.ts says
+// why that is sound); the children also use raw typed arrays over `buffer`, the path a user who
+// skips the facade takes. A plain read-modify-write anywhere would lose counts here.
+test('4 processes × every read-modify-write, through the facade and raw Atomics over buffer, count exactly', async (t) => {
+  const name = uniqueName(t)
+  const m = createShared(name, 4096)
+  const rounds = 40_000
+  const worker = `
+    const s = memmap.openShared(${JSON.stringify(name)})
+    const a = s.atomics
+    const { buffer: pages, byteOffset } = s.buffer
+    const i32 = new Int32Array(pages, byteOffset, 256)
+    const i64 = new BigInt64Array(pages, byteOffset, 128)
+    for (let i = 0; i < ${rounds}; i++) {
+      a.add(0, 1); a.sub(4, 1); a.add64(8, 3n); a.xor(16, 0x5a5a5a5a); a.or(20, 1 << (i & 31))
+      let seen
+      do { seen = a.load(24) } while (a.compareExchange(24, seen, seen + 2) !== seen)
+      let wide
+      do { wide = a.load64(32) } while (a.compareExchange64(32, wide, wide + 5n) !== wide)
+      // A spin lock (exchange / store) around a plain, non-atomic counter at byte 64.
+      while (a.exchange(40, 1) !== 0) {}
+      s.buffer.writeUInt32LE(s.buffer.readUInt32LE(64) + 1, 64)
+      a.store(40, 0)
+      Atomics.add(i32, 18, 7); Atomics.sub(i32, 19, 7); Atomics.add(i64, 10, 11n)
+    }
+    s.close()`
+  const exits = await Promise.all([1, 2, 3, 4].map(() => child(worker)))
+  for (const exit of exits) ok(t, exit)
+  const a = m.atomics
+  const total = 4 * rounds
+  t.is(a.load(0), total)
+  t.is(a.load(4), -total)
+  t.is(a.load64(8), BigInt(3 * total))
+  t.is(a.load(16), 0, 'an even number of xors cancels out')
+  t.is(a.load(20), -1, 'every bit was set')
+  t.is(a.load(24), 2 * total)
+  t.is(a.load64(32), BigInt(5 * total))
+  t.is(m.buffer.readUInt32LE(64), total, 'the exchange/store lock excluded every other holder')
+  t.is(a.load(72), 7 * total)
+  t.is(a.load(76), -7 * total)
+  t.is(a.load64(80), BigInt(11 * total))
+  m.close()
+})
+
 test('ping-pong: 1,000 round trips between two processes with wait/notify', async (t) => {
   const name = uniqueName(t)
   const m = createShared(name, 4096)

@@ -1,22 +1,27 @@
-// Cross-process atomics on the mapped bytes: a zero-copy window for `load`, the binding for the
-// rest.
+// Cross-process atomics on the mapped bytes: JavaScript's `Atomics` over the zero-copy window
+// where there is one, the binding where there is not (zero-copy refused, an unaligned mapping, a
+// call that does not pay for a window).
+//
+// Why JavaScript's `Atomics` may do this on a plain (not shared) ArrayBuffer over mapped pages:
+// V8 runs them through the same builtins whatever the buffer (TurboFan calls the `AtomicsAdd`
+// builtin rather than inlining it), and those builtins emit the hardware's atomic instructions:
+// `lock cmpxchg` / `lock xadd` / `xchg` on x64, exclusive pairs (`ldaxr`/`stlxr`) or LSE atomics on
+// arm64, never a plain read-modify-write. A locked instruction on a physical page is atomic for
+// every CPU and so for every process that maps the page. docs/atomics.md has the disassembly for
+// each Node.js we support and how to redo it; shared.spec.ts's 4-process counters check it.
 
 import type * as native from '../loader'
 import { invalidType, outOfRange } from './args'
 import type { Mapping } from './mapping'
 import type { MappingAtomics } from './types'
+import type { Windows } from './window'
 
-/** @internal Drops the load window (the mapping is closing). */
-export const forget = Symbol('memmap.forget')
 const OP_ADD = 0
 const OP_SUB = 1
 const OP_AND = 2
 const OP_OR = 3
 const OP_XOR = 4
 const OP_EXCHANGE = 5
-/** The zero-copy window `load` reads through: the first 1 MiB of the mapping. */
-const LOAD_WINDOW = 1 << 20
-const NO_WORDS: Int32Array<ArrayBufferLike> = new Int32Array(0)
 
 function toInt32(value: unknown, name: string): number {
   if (typeof value !== 'number') throw invalidType(name, 'of type number', value)
@@ -40,18 +45,14 @@ function toTimeout(value: unknown): number {
 export class SharedAtomics implements MappingAtomics {
   readonly #native: native.NativeMapping
   readonly #mapping: Mapping
-  readonly #view: (end: number) => Buffer
-  #words: Int32Array<ArrayBufferLike> | undefined
+  readonly #windows: Windows
+  readonly #writable: boolean
 
-  constructor(mapping: native.NativeMapping, owner: Mapping, view: (end: number) => Buffer) {
+  constructor(mapping: native.NativeMapping, owner: Mapping, windows: Windows, writable: boolean) {
     this.#native = mapping
     this.#mapping = owner
-    this.#view = view
-  }
-
-  /** Drops the load window (the mapping is closing). */
-  [forget](): void {
-    this.#words = NO_WORDS
+    this.#windows = windows
+    this.#writable = writable
   }
 
   /** Checks `byteOffset` the way `Buffer#readInt32LE` checks its offset, plus alignment. */
@@ -67,98 +68,123 @@ export class SharedAtomics implements MappingAtomics {
   }
 
   /**
-   * The Int32Array `load` reads through, made on first use: a zero-copy view of the first MiB.
-   *
-   * Why `load` may read in JavaScript: a call into the addon costs tens of nanoseconds, while
-   * `Atomics.load` on an Int32Array compiles to one instruction, and a spinning reader is bound by
-   * exactly that. `Atomics.load` emits the same instruction as Rust's `AtomicI32::load(SeqCst)`
-   * (a plain aligned `mov` on x86, `ldar` on arm64), and an aligned 32-bit load is single-copy
-   * atomic on every target we ship, whoever wrote the word and from which process. Writes and
-   * read-modify-writes stay in Rust: JavaScript only guarantees them on a SharedArrayBuffer.
-   * Where there is no view (zero-copy refused, an unaligned file offset), `load` calls Rust.
+   * The Int32Array and index for the word at `byteOffset`, or `undefined` (use the binding).
+   * Only a number is looked at (a bigint or an object with `valueOf` goes to `#at` untouched);
+   * `% 4 === 0` is false for every non-integer, NaN and infinity, and the window checks the rest,
+   * so a bad offset always reaches `#at` and its error.
    */
-  #window(): Int32Array<ArrayBufferLike> {
-    if (this.#words !== undefined && (this.#words.length > 0 || this.#words === NO_WORDS)) return this.#words
-    let words = NO_WORDS
-    const mapping = this.#mapping
-    const bytes = Math.min(mapping.length, LOAD_WINDOW) & ~3
-    if (mapping.zeroCopy && !mapping.closed && mapping.offset % 4 === 0 && bytes > 0) {
-      try {
-        const buffer = this.#view(bytes)
-        words = new Int32Array(buffer.buffer, buffer.byteOffset, bytes >>> 2)
-      } catch {
-        words = NO_WORDS
-      }
-    }
-    this.#words = words
-    return words
+  #i32(byteOffset: number): [Int32Array, number] | undefined {
+    if (typeof byteOffset !== 'number' || byteOffset % 4 !== 0 || byteOffset < 0) return undefined
+    const window = this.#windows.at(byteOffset, byteOffset + 4)
+    if (window === undefined || window.i32 === null) return undefined
+    return [window.i32, (byteOffset - window.start) / 4]
+  }
+
+  #i64(byteOffset: number): [BigInt64Array, number] | undefined {
+    if (typeof byteOffset !== 'number' || byteOffset % 8 !== 0 || byteOffset < 0) return undefined
+    const window = this.#windows.at(byteOffset, byteOffset + 8)
+    if (window === undefined || window.i64 === null) return undefined
+    return [window.i64, (byteOffset - window.start) / 8]
   }
 
   load(byteOffset: number): number {
-    const words = this.#words ?? this.#window()
-    // Fast path: an aligned integer offset inside the window (closing empties the window, and a
-    // detached view has length 0, so neither reaches freed memory).
-    if (typeof byteOffset === 'number' && (byteOffset | 0) === byteOffset && (byteOffset & 3) === 0) {
-      const index = byteOffset >> 2
-      if (index >= 0 && index < words.length) return Atomics.load(words, index)
-    }
-    if (words.length === 0 && words !== NO_WORDS) this.#words = undefined
+    const word = this.#i32(byteOffset)
+    if (word !== undefined) return Atomics.load(word[0], word[1])
     return this.#native.atomicLoad(this.#at(byteOffset, 4))
   }
 
   store(byteOffset: number, value: number): number {
-    const at = this.#at(byteOffset, 4)
-    const int32 = toInt32(value, 'value')
-    this.#native.atomicStore(at, int32)
+    const word = this.#writable ? this.#i32(byteOffset) : undefined
+    if (word !== undefined) Atomics.store(word[0], word[1], toInt32(value, 'value'))
+    else this.#native.atomicStore(this.#at(byteOffset, 4), toInt32(value, 'value'))
     return Math.trunc(value) || 0
   }
 
+  #rmw(op: number, byteOffset: number, value: unknown): number {
+    const word = this.#writable ? this.#i32(byteOffset) : undefined
+    if (word === undefined) {
+      const at = this.#at(byteOffset, 4)
+      return this.#native.atomicRmw(op, at, toInt32(value, 'value'))
+    }
+    const [words, index] = word
+    const int32 = toInt32(value, 'value')
+    switch (op) {
+      case OP_ADD:
+        return Atomics.add(words, index, int32)
+      case OP_SUB:
+        return Atomics.sub(words, index, int32)
+      case OP_AND:
+        return Atomics.and(words, index, int32)
+      case OP_OR:
+        return Atomics.or(words, index, int32)
+      case OP_XOR:
+        return Atomics.xor(words, index, int32)
+      default:
+        return Atomics.exchange(words, index, int32)
+    }
+  }
+
   add(byteOffset: number, value: number): number {
-    return this.#native.atomicRmw(OP_ADD, this.#at(byteOffset, 4), toInt32(value, 'value'))
+    return this.#rmw(OP_ADD, byteOffset, value)
   }
 
   sub(byteOffset: number, value: number): number {
-    return this.#native.atomicRmw(OP_SUB, this.#at(byteOffset, 4), toInt32(value, 'value'))
+    return this.#rmw(OP_SUB, byteOffset, value)
   }
 
   and(byteOffset: number, value: number): number {
-    return this.#native.atomicRmw(OP_AND, this.#at(byteOffset, 4), toInt32(value, 'value'))
+    return this.#rmw(OP_AND, byteOffset, value)
   }
 
   or(byteOffset: number, value: number): number {
-    return this.#native.atomicRmw(OP_OR, this.#at(byteOffset, 4), toInt32(value, 'value'))
+    return this.#rmw(OP_OR, byteOffset, value)
   }
 
   xor(byteOffset: number, value: number): number {
-    return this.#native.atomicRmw(OP_XOR, this.#at(byteOffset, 4), toInt32(value, 'value'))
+    return this.#rmw(OP_XOR, byteOffset, value)
   }
 
   exchange(byteOffset: number, value: number): number {
-    return this.#native.atomicRmw(OP_EXCHANGE, this.#at(byteOffset, 4), toInt32(value, 'value'))
+    return this.#rmw(OP_EXCHANGE, byteOffset, value)
   }
 
   compareExchange(byteOffset: number, expected: number, replacement: number): number {
-    const at = this.#at(byteOffset, 4)
-    return this.#native.atomicCompareExchange(at, toInt32(expected, 'expected'), toInt32(replacement, 'replacement'))
+    const word = this.#writable ? this.#i32(byteOffset) : undefined
+    const at = word === undefined ? this.#at(byteOffset, 4) : byteOffset
+    const from = toInt32(expected, 'expected')
+    const to = toInt32(replacement, 'replacement')
+    if (word !== undefined) return Atomics.compareExchange(word[0], word[1], from, to)
+    return this.#native.atomicCompareExchange(at, from, to)
   }
 
   load64(byteOffset: number): bigint {
+    const word = this.#i64(byteOffset)
+    if (word !== undefined) return Atomics.load(word[0], word[1])
     return this.#native.atomicLoad64(this.#at(byteOffset, 8))
   }
 
   store64(byteOffset: number, value: bigint): bigint {
-    const at = this.#at(byteOffset, 8)
-    this.#native.atomicStore64(at, toInt64(value, 'value'))
+    const word = this.#writable ? this.#i64(byteOffset) : undefined
+    if (word !== undefined) Atomics.store(word[0], word[1], toInt64(value, 'value'))
+    else this.#native.atomicStore64(this.#at(byteOffset, 8), toInt64(value, 'value'))
     return value
   }
 
   add64(byteOffset: number, value: bigint): bigint {
-    return this.#native.atomicAdd64(this.#at(byteOffset, 8), toInt64(value, 'value'))
+    const word = this.#writable ? this.#i64(byteOffset) : undefined
+    const at = word === undefined ? this.#at(byteOffset, 8) : byteOffset
+    const int64 = toInt64(value, 'value')
+    if (word !== undefined) return Atomics.add(word[0], word[1], int64)
+    return this.#native.atomicAdd64(at, int64)
   }
 
   compareExchange64(byteOffset: number, expected: bigint, replacement: bigint): bigint {
-    const at = this.#at(byteOffset, 8)
-    return this.#native.atomicCompareExchange64(at, toInt64(expected, 'expected'), toInt64(replacement, 'replacement'))
+    const word = this.#writable ? this.#i64(byteOffset) : undefined
+    const at = word === undefined ? this.#at(byteOffset, 8) : byteOffset
+    const from = toInt64(expected, 'expected')
+    const to = toInt64(replacement, 'replacement')
+    if (word !== undefined) return Atomics.compareExchange(word[0], word[1], from, to)
+    return this.#native.atomicCompareExchange64(at, from, to)
   }
 
   wait(byteOffset: number, expected: number, timeoutMs?: number): 'ok' | 'not-equal' | 'timed-out' {

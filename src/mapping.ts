@@ -14,9 +14,10 @@ import {
   toRange,
   tooLarge,
 } from './args'
-import { SharedAtomics, forget } from './atomics'
+import { SharedAtomics } from './atomics'
 import { maxViewLength, zeroCopy } from './constants'
 import type { Advice, AnonymousOptions, Kind, MappingAtomics, Mode, OpenOptions, Residency } from './types'
+import { Windows } from './window'
 
 /** @internal The token only this package's functions pass to `Mapping`'s constructor. */
 export const constructing = Symbol('memmap.constructing')
@@ -28,6 +29,9 @@ export class Mapping {
   #info: native.NativeInfo
   #buffer: Buffer | undefined
   #atomics: SharedAtomics | undefined
+  readonly #windows: Windows
+  /** Whether `write()` and the writing atomics may go through the window (mode `'r'` may not). */
+  readonly #writable: boolean
 
   /** @internal */
   constructor(token: symbol, mapping: native.NativeMapping) {
@@ -36,6 +40,13 @@ export class Mapping {
     }
     this.#native = mapping
     this.#info = mapping.info()
+    this.#writable = this.#info.mode !== 'r'
+    this.#windows = new Windows({
+      slice: (start, end) => this.#slice(start, end),
+      whole: () => this.#attached(),
+      length: () => this.#info.length,
+      offset: this.#info.offset,
+    })
   }
 
   /** `'file'`, `'anonymous'` or `'shared'`. */
@@ -102,14 +113,41 @@ export class Mapping {
     return this.#buffer
   }
 
+  /** A Buffer over `[start, end)` for the window, or `undefined` where none may be made. */
+  #slice(start: number, end: number): Buffer | undefined {
+    if (!zeroCopy || this.#native.closed) return undefined
+    try {
+      return this.#native.view(start, end)
+    } catch {
+      return undefined
+    }
+  }
+
   /** Copies `min(target.byteLength, length - position)` bytes out; returns the count. Like `fs.readSync`. */
   read(target: ArrayBufferView, position = 0): number {
-    return this.#native.read(toBytes(target, 'target'), toIndex(position, 'position'))
+    const into = toBytes(target, 'target')
+    const at = toIndex(position, 'position')
+    const count = Math.min(into.length, this.#info.length - at)
+    if (count > 0) {
+      const window = this.#windows.at(at, at + count)
+      if (window !== undefined) return window.bytes.copy(into, 0, at - window.start, at - window.start + count)
+    }
+    return this.#native.read(into, at)
   }
 
   /** Copies all of `source` in at `position`, or throws `ERR_MMAP_OUT_OF_RANGE` having copied nothing. */
   write(source: ArrayBufferView, position = 0): number {
-    return this.#native.write(toBytes(source, 'source'), toIndex(position, 'position'))
+    const from = toBytes(source, 'source')
+    const at = toIndex(position, 'position')
+    const count = from.length
+    if (this.#writable && count > 0 && at + count <= this.#info.length) {
+      const window = this.#windows.at(at, at + count)
+      if (window !== undefined) {
+        window.bytes.set(from, at - window.start)
+        return count
+      }
+    }
+    return this.#native.write(from, at)
   }
 
   /** Writes `[start, end)` back to the file; durable when it returns. */
@@ -161,6 +199,7 @@ export class Mapping {
       // The Buffers are detached unless the request was refused before remapping: forget the
       // cached one only if it was.
       if (this.#buffer?.byteLength === 0) this.#buffer = undefined
+      this.#windows.forget()
       if (!this.#native.closed) this.#info = this.#native.info()
     }
   }
@@ -168,7 +207,7 @@ export class Mapping {
   /** Unmaps now; every Buffer over the mapping is detached (length 0). Idempotent. */
   close(): void {
     this.#buffer = undefined
-    this.#atomics?.[forget]()
+    this.#windows.forget()
     this.#native.close()
   }
 
@@ -177,7 +216,7 @@ export class Mapping {
    * The same object each time.
    */
   get atomics(): MappingAtomics {
-    this.#atomics ??= new SharedAtomics(this.#native, this, (end) => this.view(0, end))
+    this.#atomics ??= new SharedAtomics(this.#native, this, this.#windows, this.#writable)
     return this.#atomics
   }
 
