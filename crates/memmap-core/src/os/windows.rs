@@ -7,8 +7,19 @@
 //! caller guarantees is whole pages of a live view of this process (`Map::pages` computes it);
 //! the Win32 calls here change only the working set and lock state of those pages.
 
-use std::ffi::c_void;
 use std::io;
+
+use windows_sys::Win32::Foundation::{ERROR_NOT_LOCKED, ERROR_WORKING_SET_QUOTA};
+use windows_sys::Win32::System::Memory::{
+    PrefetchVirtualMemory, VirtualLock, VirtualUnlock, WIN32_MEMORY_RANGE_ENTRY,
+};
+use windows_sys::Win32::System::ProcessStatus::{
+    K32QueryWorkingSetEx, PSAPI_WORKING_SET_EX_INFORMATION,
+};
+use windows_sys::Win32::System::SystemInformation::{GetSystemInfo, SYSTEM_INFO};
+use windows_sys::Win32::System::Threading::{
+    GetCurrentProcess, GetProcessWorkingSetSize, SetProcessWorkingSetSize,
+};
 
 use crate::control::Advice;
 
@@ -58,33 +69,12 @@ fn system_info() -> (usize, usize) {
     use std::sync::OnceLock;
     static INFO: OnceLock<(usize, usize)> = OnceLock::new();
     *INFO.get_or_init(|| {
-        #[repr(C)]
-        struct SystemInfo {
-            processor_architecture: u16,
-            reserved: u16,
-            page_size: u32,
-            minimum_application_address: *mut core::ffi::c_void,
-            maximum_application_address: *mut core::ffi::c_void,
-            active_processor_mask: usize,
-            number_of_processors: u32,
-            processor_type: u32,
-            allocation_granularity: u32,
-            processor_level: u16,
-            processor_revision: u16,
-        }
-        extern "system" {
-            fn GetSystemInfo(info: *mut SystemInfo);
-        }
-        let mut info = core::mem::MaybeUninit::<SystemInfo>::zeroed();
-        // SAFETY: GetSystemInfo fills the whole SYSTEM_INFO structure, whose layout `SystemInfo`
-        // repeats field for field; it cannot fail.
-        let info = unsafe {
-            GetSystemInfo(info.as_mut_ptr());
-            info.assume_init()
-        };
+        let mut info = SYSTEM_INFO::default();
+        // SAFETY: `info` is a live SYSTEM_INFO for GetSystemInfo to fill; it cannot fail.
+        unsafe { GetSystemInfo(&mut info) };
         (
-            info.page_size as usize,
-            info.allocation_granularity as usize,
+            info.dwPageSize as usize,
+            info.dwAllocationGranularity as usize,
         )
     })
 }
@@ -130,41 +120,10 @@ pub const SYSCALL_UNLOCK: &str = "VirtualUnlock";
 pub const SYSCALL_RESIDENCY: &str = "QueryWorkingSetEx";
 pub const SYSCALL_PREFETCH: &str = "PrefetchVirtualMemory";
 
-/// WIN32_MEMORY_RANGE_ENTRY.
-#[repr(C)]
-struct MemoryRange {
-    address: *mut c_void,
-    bytes: usize,
-}
-
-/// PSAPI_WORKING_SET_EX_INFORMATION; bit 0 of `attributes` is `Valid` (in the working set).
-#[repr(C)]
-#[derive(Clone, Copy)]
-struct WorkingSetEntry {
-    address: *mut c_void,
-    attributes: usize,
-}
-
-#[link(name = "kernel32")]
-extern "system" {
-    fn GetCurrentProcess() -> *mut c_void;
-    fn PrefetchVirtualMemory(
-        process: *mut c_void,
-        count: usize,
-        ranges: *const MemoryRange,
-        flags: u32,
-    ) -> i32;
-    fn VirtualLock(address: *mut c_void, size: usize) -> i32;
-    fn VirtualUnlock(address: *mut c_void, size: usize) -> i32;
-    fn K32QueryWorkingSetEx(process: *mut c_void, entries: *mut c_void, size: u32) -> i32;
-    fn GetProcessWorkingSetSize(process: *mut c_void, min: *mut usize, max: *mut usize) -> i32;
-    fn SetProcessWorkingSetSize(process: *mut c_void, min: usize, max: usize) -> i32;
-}
-
-/// ERROR_NOT_LOCKED, from VirtualUnlock on pages that were not locked.
-const ERROR_NOT_LOCKED: i32 = 158;
-/// ERROR_WORKING_SET_QUOTA, from VirtualLock past the minimum working set.
-const ERROR_WORKING_SET_QUOTA: i32 = 1453;
+/// From VirtualUnlock on pages that were not locked.
+const NOT_LOCKED: i32 = ERROR_NOT_LOCKED as i32;
+/// From VirtualLock past the minimum working set.
+const WORKING_SET_QUOTA: i32 = ERROR_WORKING_SET_QUOTA as i32;
 
 /// Whether Windows has `advice`: only `'willneed'` (PrefetchVirtualMemory).
 pub fn has_advice(advice: Advice) -> bool {
@@ -190,9 +149,9 @@ pub unsafe fn advise(addr: *mut u8, len: usize, advice: Advice) -> io::Result<bo
 /// # Safety
 /// `[addr, addr + len)` must be whole pages of a live view of this process.
 unsafe fn prefetch_start(addr: *mut u8, len: usize) -> io::Result<()> {
-    let range = MemoryRange {
-        address: addr.cast(),
-        bytes: len,
+    let range = WIN32_MEMORY_RANGE_ENTRY {
+        VirtualAddress: addr.cast(),
+        NumberOfBytes: len,
     };
     // SAFETY: one valid range entry for the current process (a pseudo-handle that needs no
     // closing); the call only schedules reads of those pages.
@@ -211,11 +170,11 @@ unsafe fn prefetch_start(addr: *mut u8, len: usize) -> io::Result<()> {
 /// `[addr, addr + len)` must be whole pages of a live view of this process.
 pub unsafe fn lock(addr: *mut u8, len: usize, _private: bool) -> io::Result<()> {
     // SAFETY: the caller vouches for the range; VirtualLock only pins its pages.
-    if unsafe { VirtualLock(addr.cast(), len) } != 0 {
+    if unsafe { VirtualLock(addr.cast_const().cast(), len) } != 0 {
         return Ok(());
     }
     let error = io::Error::last_os_error();
-    if error.raw_os_error() != Some(ERROR_WORKING_SET_QUOTA) {
+    if error.raw_os_error() != Some(WORKING_SET_QUOTA) {
         return Err(error);
     }
     let (mut min, mut max) = (0usize, 0usize);
@@ -226,7 +185,7 @@ pub unsafe fn lock(addr: *mut u8, len: usize, _private: bool) -> io::Result<()> 
         GetProcessWorkingSetSize(process, &mut min, &mut max) != 0
             && SetProcessWorkingSetSize(process, min.saturating_add(len), max.saturating_add(len))
                 != 0
-            && VirtualLock(addr.cast(), len) != 0
+            && VirtualLock(addr.cast_const().cast(), len) != 0
     };
     if retried {
         Ok(())
@@ -242,11 +201,11 @@ pub unsafe fn lock(addr: *mut u8, len: usize, _private: bool) -> io::Result<()> 
 /// `[addr, addr + len)` must be whole pages of a live view of this process.
 pub unsafe fn unlock(addr: *mut u8, len: usize) -> io::Result<()> {
     // SAFETY: the caller vouches for the range; VirtualUnlock only unpins its pages.
-    if unsafe { VirtualUnlock(addr.cast(), len) } != 0 {
+    if unsafe { VirtualUnlock(addr.cast_const().cast(), len) } != 0 {
         return Ok(());
     }
     let error = io::Error::last_os_error();
-    if error.raw_os_error() == Some(ERROR_NOT_LOCKED) {
+    if error.raw_os_error() == Some(NOT_LOCKED) {
         Ok(())
     } else {
         Err(error)
@@ -257,7 +216,7 @@ pub unsafe fn unlock(addr: *mut u8, len: usize) -> io::Result<()> {
 pub fn is_lock_limit(error: &io::Error) -> bool {
     matches!(
         error.raw_os_error(),
-        Some(ERROR_WORKING_SET_QUOTA | 8 | 14 | 1455)
+        Some(WORKING_SET_QUOTA | 8 | 14 | 1455)
     )
 }
 
@@ -278,22 +237,18 @@ pub unsafe fn resident_pages(addr: *mut u8, len: usize) -> io::Result<usize> {
     const CHUNK_PAGES: usize = 1 << 14;
     let page = page_size();
     let pages = len.div_ceil(page);
-    let mut entries = vec![
-        WorkingSetEntry {
-            address: std::ptr::null_mut(),
-            attributes: 0,
-        };
-        CHUNK_PAGES.min(pages)
-    ];
+    let mut entries = vec![PSAPI_WORKING_SET_EX_INFORMATION::default(); CHUNK_PAGES.min(pages)];
     let mut resident = 0;
     let mut first = 0;
     while first < pages {
         let count = (pages - first).min(CHUNK_PAGES);
         for (i, entry) in entries[..count].iter_mut().enumerate() {
-            entry.address = addr.wrapping_add((first + i) * page).cast();
-            entry.attributes = 0;
+            *entry = PSAPI_WORKING_SET_EX_INFORMATION {
+                VirtualAddress: addr.wrapping_add((first + i) * page).cast(),
+                ..Default::default()
+            };
         }
-        let size = (count * std::mem::size_of::<WorkingSetEntry>()) as u32;
+        let size = (count * std::mem::size_of::<PSAPI_WORKING_SET_EX_INFORMATION>()) as u32;
         // SAFETY: `entries` holds `count` initialised entries, `size` bytes; the call only
         // fills in their attributes.
         let ok =
@@ -303,7 +258,10 @@ pub unsafe fn resident_pages(addr: *mut u8, len: usize) -> io::Result<usize> {
         }
         resident += entries[..count]
             .iter()
-            .filter(|entry| entry.attributes & 1 != 0)
+            // Bit 0 of the attributes is `Valid`: the page is in the working set.
+            // SAFETY: `Flags` is the whole union as one `usize`, and every bit pattern is a
+            // valid `usize`.
+            .filter(|entry| unsafe { entry.VirtualAttributes.Flags } & 1 != 0)
             .count();
         first += count;
     }

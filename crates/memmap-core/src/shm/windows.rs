@@ -18,93 +18,34 @@ use std::ffi::c_void;
 use std::io;
 use std::ptr::{self, NonNull};
 
+use windows_sys::Win32::Foundation::{
+    CloseHandle, LocalFree, ERROR_ALREADY_EXISTS, HANDLE, INVALID_HANDLE_VALUE,
+};
+use windows_sys::Win32::Security::Authorization::{
+    ConvertSidToStringSidW, ConvertStringSecurityDescriptorToSecurityDescriptorW, SDDL_REVISION_1,
+};
+use windows_sys::Win32::Security::{
+    GetTokenInformation, TokenUser, PSECURITY_DESCRIPTOR, SECURITY_ATTRIBUTES, TOKEN_QUERY,
+    TOKEN_USER,
+};
+use windows_sys::Win32::System::Memory::{
+    CreateFileMappingW, MapViewOfFile, OpenFileMappingW, UnmapViewOfFile, VirtualQuery,
+    FILE_MAP_COPY, FILE_MAP_READ, FILE_MAP_WRITE, MEMORY_BASIC_INFORMATION,
+    MEMORY_MAPPED_VIEW_ADDRESS, PAGE_READWRITE,
+};
+use windows_sys::Win32::System::Threading::{GetCurrentProcess, OpenProcessToken};
+
 use crate::budget::Reservation;
 use crate::error::{Error, Result};
 use crate::map::{Backing, Kind, Map, Mode};
 
-type Handle = *mut c_void;
-
-const PAGE_READWRITE: u32 = 0x04;
-const FILE_MAP_COPY: u32 = 0x0001;
-const FILE_MAP_WRITE: u32 = 0x0002;
-const FILE_MAP_READ: u32 = 0x0004;
-const ERROR_ALREADY_EXISTS: i32 = 183;
-const TOKEN_QUERY: u32 = 0x0008;
-const TOKEN_USER_CLASS: u32 = 1; // TokenUser in TOKEN_INFORMATION_CLASS
-const SDDL_REVISION_1: u32 = 1;
-
-#[repr(C)]
-struct SecurityAttributes {
-    length: u32,
-    security_descriptor: *mut c_void,
-    inherit_handle: i32,
-}
-
-#[repr(C)]
-struct MemoryBasicInformation {
-    base_address: *mut c_void,
-    allocation_base: *mut c_void,
-    allocation_protect: u32,
-    #[cfg(target_pointer_width = "64")]
-    partition_id: u16,
-    region_size: usize,
-    state: u32,
-    protect: u32,
-    kind: u32,
-}
-
-#[link(name = "kernel32")]
-extern "system" {
-    fn CreateFileMappingW(
-        file: Handle,
-        attributes: *const SecurityAttributes,
-        protect: u32,
-        maximum_size_high: u32,
-        maximum_size_low: u32,
-        name: *const u16,
-    ) -> Handle;
-    fn OpenFileMappingW(desired_access: u32, inherit_handle: i32, name: *const u16) -> Handle;
-    fn MapViewOfFile(
-        mapping: Handle,
-        desired_access: u32,
-        offset_high: u32,
-        offset_low: u32,
-        bytes: usize,
-    ) -> *mut c_void;
-    fn UnmapViewOfFile(base: *const c_void) -> i32;
-    fn VirtualQuery(
-        address: *const c_void,
-        info: *mut MemoryBasicInformation,
-        size: usize,
-    ) -> usize;
-    fn CloseHandle(handle: Handle) -> i32;
-    fn GetCurrentProcess() -> Handle;
-    fn LocalFree(memory: *mut c_void) -> *mut c_void;
-}
-
-#[link(name = "advapi32")]
-extern "system" {
-    fn OpenProcessToken(process: Handle, desired_access: u32, token: *mut Handle) -> i32;
-    fn GetTokenInformation(
-        token: Handle,
-        class: u32,
-        information: *mut c_void,
-        length: u32,
-        returned: *mut u32,
-    ) -> i32;
-    fn ConvertSidToStringSidW(sid: *mut c_void, text: *mut *mut u16) -> i32;
-    fn ConvertStringSecurityDescriptorToSecurityDescriptorW(
-        text: *const u16,
-        revision: u32,
-        descriptor: *mut *mut c_void,
-        size: *mut u32,
-    ) -> i32;
-}
+/// The error `CreateFileMappingW` leaves when the name was taken, as `io::Error` reports it.
+const ALREADY_EXISTS: i32 = ERROR_ALREADY_EXISTS as i32;
 
 /// A view of a named section, and the handle that keeps the name alive.
 #[derive(Debug)]
 pub struct Section {
-    handle: Handle,
+    handle: HANDLE,
     view: NonNull<u8>,
 }
 
@@ -125,7 +66,9 @@ impl Drop for Section {
     fn drop(&mut self) {
         // SAFETY: the view and the handle are owned by this Section and released once, here.
         unsafe {
-            UnmapViewOfFile(self.view.as_ptr().cast());
+            UnmapViewOfFile(MEMORY_MAPPED_VIEW_ADDRESS {
+                Value: self.view.as_ptr().cast(),
+            });
             CloseHandle(self.handle);
         }
     }
@@ -140,7 +83,7 @@ fn object_name(name: &str) -> Vec<u16> {
 }
 
 /// An owned Win32 handle, closed on drop (for the token).
-struct Owned(Handle);
+struct Owned(HANDLE);
 
 impl Drop for Owned {
     fn drop(&mut self) {
@@ -162,7 +105,7 @@ impl Drop for Local {
 /// `D:P(A;;GA;;;<user SID>)`: a protected DACL granting the current user, and nobody else, all
 /// access.
 fn owner_only(path: Option<&str>) -> Result<Local> {
-    let mut token: Handle = ptr::null_mut();
+    let mut token: HANDLE = ptr::null_mut();
     // SAFETY: GetCurrentProcess returns a pseudo-handle; `token` is a valid out-pointer.
     if unsafe { OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &mut token) } == 0 {
         return Err(Error::last_os("OpenProcessToken", path));
@@ -170,14 +113,14 @@ fn owner_only(path: Option<&str>) -> Result<Local> {
     let token = Owned(token);
     let mut needed = 0u32;
     // SAFETY: a size query: null buffer of length 0, `needed` receives the size.
-    unsafe { GetTokenInformation(token.0, TOKEN_USER_CLASS, ptr::null_mut(), 0, &mut needed) };
+    unsafe { GetTokenInformation(token.0, TokenUser, ptr::null_mut(), 0, &mut needed) };
     // u64s keep the TOKEN_USER structure (pointers first) aligned.
     let mut buffer = vec![0u64; (needed as usize).div_ceil(8).max(1)];
     // SAFETY: `buffer` holds at least `needed` bytes, suitably aligned for TOKEN_USER.
     let ok = unsafe {
         GetTokenInformation(
             token.0,
-            TOKEN_USER_CLASS,
+            TokenUser,
             buffer.as_mut_ptr().cast(),
             (buffer.len() * 8) as u32,
             &mut needed,
@@ -186,9 +129,9 @@ fn owner_only(path: Option<&str>) -> Result<Local> {
     if ok == 0 {
         return Err(Error::last_os("GetTokenInformation", path));
     }
-    // TOKEN_USER starts with SID_AND_ATTRIBUTES, which starts with the PSID.
-    // SAFETY: GetTokenInformation filled a TOKEN_USER at the start of `buffer`.
-    let sid = unsafe { *buffer.as_ptr().cast::<*mut c_void>() };
+    // SAFETY: GetTokenInformation filled a TOKEN_USER at the start of `buffer`, which is aligned
+    // for it.
+    let sid = unsafe { (*buffer.as_ptr().cast::<TOKEN_USER>()).User.Sid };
     let mut sid_text: *mut u16 = ptr::null_mut();
     // SAFETY: `sid` points into `buffer`, alive; `sid_text` is a valid out-pointer.
     if unsafe { ConvertSidToStringSidW(sid, &mut sid_text) } == 0 {
@@ -205,7 +148,7 @@ fn owner_only(path: Option<&str>) -> Result<Local> {
         String::from_utf16_lossy(std::slice::from_raw_parts(start, len))
     };
     let sddl = wide(&format!("D:P(A;;GA;;;{sid_string})"));
-    let mut descriptor: *mut c_void = ptr::null_mut();
+    let mut descriptor: PSECURITY_DESCRIPTOR = ptr::null_mut();
     // SAFETY: `sddl` is NUL-terminated; `descriptor` is a valid out-pointer; size is optional.
     let ok = unsafe {
         ConvertStringSecurityDescriptorToSecurityDescriptorW(
@@ -225,10 +168,10 @@ fn owner_only(path: Option<&str>) -> Result<Local> {
 }
 
 /// Maps `bytes` (0: all) of the section `handle`, taking ownership of the handle.
-fn view(handle: Handle, access: u32, bytes: usize, path: Option<&str>) -> Result<Section> {
+fn view(handle: HANDLE, access: u32, bytes: usize, path: Option<&str>) -> Result<Section> {
     // SAFETY: `handle` is a live section handle.
     let base = unsafe { MapViewOfFile(handle, access, 0, 0, bytes) };
-    match NonNull::new(base.cast::<u8>()) {
+    match NonNull::new(base.Value.cast::<u8>()) {
         Some(view) => Ok(Section { handle, view }),
         None => {
             let error = Error::last_os("MapViewOfFile", path);
@@ -241,20 +184,19 @@ fn view(handle: Handle, access: u32, bytes: usize, path: Option<&str>) -> Result
 
 /// The size of a whole-section view, in whole pages.
 fn view_size(section: &Section) -> usize {
-    let mut info = std::mem::MaybeUninit::<MemoryBasicInformation>::zeroed();
+    let mut info = MEMORY_BASIC_INFORMATION::default();
     // SAFETY: `info` is a valid out-pointer of the size passed; the address is a live view.
     let written = unsafe {
         VirtualQuery(
-            section.view.as_ptr().cast(),
-            info.as_mut_ptr(),
-            std::mem::size_of::<MemoryBasicInformation>(),
+            section.view.as_ptr().cast_const().cast(),
+            &mut info,
+            std::mem::size_of::<MEMORY_BASIC_INFORMATION>(),
         )
     };
     if written == 0 {
         return 0;
     }
-    // SAFETY: VirtualQuery filled the structure.
-    unsafe { info.assume_init() }.region_size
+    info.RegionSize
 }
 
 /// The `Map` over a section's view, counted against the mapping budget. No truncation guard:
@@ -279,10 +221,10 @@ fn shared_map(section: Section, mode: Mode, name: &str, len: usize) -> Result<Ma
 pub fn create(name: &str, length: usize, exclusive: bool) -> Result<Map> {
     let path = Some(name);
     let descriptor = owner_only(path)?;
-    let attributes = SecurityAttributes {
-        length: std::mem::size_of::<SecurityAttributes>() as u32,
-        security_descriptor: descriptor.0,
-        inherit_handle: 0,
+    let attributes = SECURITY_ATTRIBUTES {
+        nLength: std::mem::size_of::<SECURITY_ATTRIBUTES>() as u32,
+        lpSecurityDescriptor: descriptor.0,
+        bInheritHandle: 0,
     };
     let object = object_name(name);
     let size = length as u64;
@@ -290,7 +232,7 @@ pub fn create(name: &str, length: usize, exclusive: bool) -> Result<Map> {
     // `object` outlive the call.
     let handle = unsafe {
         CreateFileMappingW(
-            ptr::without_provenance_mut(usize::MAX),
+            INVALID_HANDLE_VALUE,
             &attributes,
             PAGE_READWRITE,
             (size >> 32) as u32,
@@ -301,12 +243,12 @@ pub fn create(name: &str, length: usize, exclusive: bool) -> Result<Map> {
     if handle.is_null() {
         return Err(Error::last_os("CreateFileMapping", path));
     }
-    let existed = io::Error::last_os_error().raw_os_error() == Some(ERROR_ALREADY_EXISTS);
+    let existed = io::Error::last_os_error().raw_os_error() == Some(ALREADY_EXISTS);
     if existed && exclusive {
         // SAFETY: the handle is owned here and closed once.
         unsafe { CloseHandle(handle) };
         return Err(Error::os(
-            io::Error::from_raw_os_error(ERROR_ALREADY_EXISTS),
+            io::Error::from_raw_os_error(ALREADY_EXISTS),
             "CreateFileMapping",
             path,
         ));
