@@ -16,13 +16,6 @@ import type { Mapping } from './mapping'
 import type { MappingAtomics } from './types'
 import type { Windows } from './window'
 
-const OP_ADD = 0
-const OP_SUB = 1
-const OP_AND = 2
-const OP_OR = 3
-const OP_XOR = 4
-const OP_EXCHANGE = 5
-
 function toInt32(value: unknown, name: string): number {
   if (typeof value !== 'number') throw invalidType(name, 'of type number', value)
   return value | 0
@@ -100,7 +93,7 @@ export class SharedAtomics implements MappingAtomics {
     return Math.trunc(value) || 0
   }
 
-  #rmw(op: number, byteOffset: number, value: unknown): number {
+  #rmw(op: native.NativeRmw, byteOffset: number, value: unknown): number {
     const word = this.#writable ? this.#i32(byteOffset) : undefined
     if (word === undefined) {
       const at = this.#at(byteOffset, 4)
@@ -109,43 +102,43 @@ export class SharedAtomics implements MappingAtomics {
     const [words, index] = word
     const int32 = toInt32(value, 'value')
     switch (op) {
-      case OP_ADD:
+      case 'add':
         return Atomics.add(words, index, int32)
-      case OP_SUB:
+      case 'sub':
         return Atomics.sub(words, index, int32)
-      case OP_AND:
+      case 'and':
         return Atomics.and(words, index, int32)
-      case OP_OR:
+      case 'or':
         return Atomics.or(words, index, int32)
-      case OP_XOR:
+      case 'xor':
         return Atomics.xor(words, index, int32)
-      default:
+      case 'exchange':
         return Atomics.exchange(words, index, int32)
     }
   }
 
   add(byteOffset: number, value: number): number {
-    return this.#rmw(OP_ADD, byteOffset, value)
+    return this.#rmw('add', byteOffset, value)
   }
 
   sub(byteOffset: number, value: number): number {
-    return this.#rmw(OP_SUB, byteOffset, value)
+    return this.#rmw('sub', byteOffset, value)
   }
 
   and(byteOffset: number, value: number): number {
-    return this.#rmw(OP_AND, byteOffset, value)
+    return this.#rmw('and', byteOffset, value)
   }
 
   or(byteOffset: number, value: number): number {
-    return this.#rmw(OP_OR, byteOffset, value)
+    return this.#rmw('or', byteOffset, value)
   }
 
   xor(byteOffset: number, value: number): number {
-    return this.#rmw(OP_XOR, byteOffset, value)
+    return this.#rmw('xor', byteOffset, value)
   }
 
   exchange(byteOffset: number, value: number): number {
-    return this.#rmw(OP_EXCHANGE, byteOffset, value)
+    return this.#rmw('exchange', byteOffset, value)
   }
 
   compareExchange(byteOffset: number, expected: number, replacement: number): number {

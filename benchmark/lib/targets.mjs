@@ -111,6 +111,25 @@ export function checkTargets(workloads) {
   } else {
     rows.push({ target: 'spinning round trip over atomics.load ≤ 1.2× a plain Atomics.load loop', subject: '', measured: 'not measured', met: null })
   }
+  // 7. One small call (the figures are 1,000,000 calls a run).
+  const perCall = (subject) => subject.median // milliseconds for 10^6 calls are nanoseconds for one
+  for (const name of ['memmap read() of 8 bytes', 'memmap write() of 8 bytes']) {
+    ratioRow('read/write of 8 bytes ≤ 2× Buffer#copy of 8 bytes', 2, find(workloads, 7, name), find(workloads, 7, 'Buffer#copy of 8 bytes (in-heap)'))
+  }
+  for (const name of ['memmap atomics.add', 'memmap atomics.compareExchange']) {
+    ratioRow('Int32 atomics read-modify-write ≤ 3× JS Atomics on an Int32Array', 3, find(workloads, 7, name), find(workloads, 7, 'Atomics.add on an Int32Array (in-heap)'))
+  }
+  const nsRow = (target, limit, name) => {
+    const subject = find(workloads, 7, name)
+    rows.push(
+      subject
+        ? { target, subject: name, measured: `${perCall(subject).toFixed(1)} ns a call`, met: perCall(subject) <= limit }
+        : { target, subject: name, measured: 'not measured', met: null },
+    )
+  }
+  nsRow('BigInt64 atomics read-modify-write ≤ 150 ns', 150, 'memmap atomics.add64')
+  nsRow('BigInt64 atomics read-modify-write ≤ 150 ns', 150, 'memmap atomics.compareExchange64')
+  nsRow('notify with no waiter ≤ 50 ns', 50, 'memmap atomics.notify, nobody waiting')
   return rows
 }
 

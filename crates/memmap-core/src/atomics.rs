@@ -29,21 +29,6 @@ pub enum Rmw {
     Exchange,
 }
 
-impl Rmw {
-    /// The operation from its position in the list above (how the binding passes it).
-    pub fn from_index(index: u32) -> Option<Rmw> {
-        Some(match index {
-            0 => Rmw::Add,
-            1 => Rmw::Sub,
-            2 => Rmw::And,
-            3 => Rmw::Or,
-            4 => Rmw::Xor,
-            5 => Rmw::Exchange,
-            _ => return None,
-        })
-    }
-}
-
 impl Map {
     /// The address of the `size`-byte value at `offset`, checked to lie inside the mapping and to
     /// be aligned to `size` (relative to the mapping and in memory).

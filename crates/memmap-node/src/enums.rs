@@ -1,7 +1,7 @@
 //! The core's enums as JavaScript strings: `#[napi(string_enum)]` makes `binding.d.ts` carry
 //! their unions, so the facade needs no casts and an unknown value never reaches the core.
 
-use memmap_core::{Advice, Kind, Mode};
+use memmap_core::{Advice, Kind, Mode, Rmw};
 use napi_derive::napi;
 
 /// `'r'`, `'r+'` or `'w+'`.
@@ -88,6 +88,37 @@ impl From<NativeAdvice> for Advice {
             NativeAdvice::DontNeed => Advice::DontNeed,
             NativeAdvice::HugePage => Advice::HugePage,
             NativeAdvice::NoHugePage => Advice::NoHugePage,
+        }
+    }
+}
+
+/// The 32-bit read-modify-write operations, named as `Atomics` names them.
+#[napi(string_enum)]
+#[derive(Clone, Copy)]
+pub enum NativeRmw {
+    #[napi(value = "add")]
+    Add,
+    #[napi(value = "sub")]
+    Sub,
+    #[napi(value = "and")]
+    And,
+    #[napi(value = "or")]
+    Or,
+    #[napi(value = "xor")]
+    Xor,
+    #[napi(value = "exchange")]
+    Exchange,
+}
+
+impl From<NativeRmw> for Rmw {
+    fn from(op: NativeRmw) -> Rmw {
+        match op {
+            NativeRmw::Add => Rmw::Add,
+            NativeRmw::Sub => Rmw::Sub,
+            NativeRmw::And => Rmw::And,
+            NativeRmw::Or => Rmw::Or,
+            NativeRmw::Xor => Rmw::Xor,
+            NativeRmw::Exchange => Rmw::Exchange,
         }
     }
 }

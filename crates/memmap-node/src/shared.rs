@@ -5,12 +5,13 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use memmap_core::{Map, Rmw};
+use memmap_core::Map;
 use napi::bindgen_prelude::{i64n, BigInt};
 use napi::{sys, Env, JsValue, Result};
 use napi_derive::napi;
 
 use crate::errors::to_js;
+use crate::enums::NativeRmw;
 use crate::{index, NativeMapping};
 
 /// Creates (owner-only) or opens the named object, grown to at least `length`, mapped shared.
@@ -62,15 +63,11 @@ impl NativeMapping {
         self.with(&env, |map| map.store_i32(index(offset)?, value))
     }
 
-    /// `Atomics.add`, `sub`, `and`, `or`, `xor`, `exchange` (op 0 to 5) on the Int32 at
-    /// `offset`: the old value.
+    /// `Atomics.add`, `sub`, `and`, `or`, `xor` or `exchange` on the Int32 at `offset`: the old
+    /// value.
     #[napi]
-    pub fn atomic_rmw(&self, env: Env, op: u32, offset: f64, value: i32) -> Result<i32> {
-        self.with(&env, |map| {
-            let op = Rmw::from_index(op)
-                .ok_or_else(|| memmap_core::Error::InvalidArgument(format!("no atomic op {op}")))?;
-            map.rmw_i32(op, index(offset)?, value)
-        })
+    pub fn atomic_rmw(&self, env: Env, op: NativeRmw, offset: f64, value: i32) -> Result<i32> {
+        self.with(&env, |map| map.rmw_i32(op.into(), index(offset)?, value))
     }
 
     /// `Atomics.compareExchange` on the Int32 at `offset`.

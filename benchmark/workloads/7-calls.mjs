@@ -1,0 +1,113 @@
+// 7. What one small call costs: read/write of 8 bytes, the atomics, notify with nobody waiting.
+//
+// Each subject makes 1,000,000 calls a run over shared memory (createShared, the mapping the
+// atomics are for), next to what the same call costs on memory JavaScript owns. Checksums: each
+// run checks its own outcome (the bytes read, the counter's total) and reports 'ok', so every
+// subject is verified against what it must have done rather than against the baseline's bytes.
+
+export const CALLS = 1_000_000
+
+/** The subjects for one memmap module; `label` tells the refused-Buffer run (workload 8) apart. */
+export function callSubjects(memmap, label = '') {
+  const name = `memmap-bench-calls-${process.pid}`
+  const m = memmap.createShared(name, 1 << 16)
+  const source = Buffer.alloc(1 << 16)
+  for (let i = 0; i < source.length; i++) source[i] = (i * 31 + 7) & 0xff
+  m.write(source, 0)
+  const eight = Buffer.alloc(8)
+  const words = new Int32Array(16)
+  const wide = new BigInt64Array(8)
+  const a = m.atomics
+  // Positions walk the first 4 KiB in 8-byte steps: what a reader of records does.
+  const at = (i) => (i & 511) * 8
+  let expectSum = 0
+  for (let i = 0; i < CALLS; i++) expectSum = (expectSum + source[at(i)] + source[at(i) + 7]) | 0
+  const same = (sum) => (sum === expectSum ? 'ok' : `sum ${sum}, expected ${expectSum}`)
+  const counted = (got, want) => (got === want ? 'ok' : `counted ${got}, expected ${want}`)
+  const subject = (title, group, run, extra = {}) => ({ name: `${title}${label}`, group, iterations: 15, warmup: 2, settle: false, run, ...extra })
+  const subjects = [
+    subject('Buffer#copy of 8 bytes (in-heap)', 'node', () => {
+      let sum = 0
+      for (let i = 0; i < CALLS; i++) {
+        source.copy(eight, 0, at(i), at(i) + 8)
+        sum = (sum + eight[0] + eight[7]) | 0
+      }
+      return same(sum)
+    }),
+    subject('memmap read() of 8 bytes', 'memmap', () => {
+      let sum = 0
+      for (let i = 0; i < CALLS; i++) {
+        m.read(eight, at(i))
+        sum = (sum + eight[0] + eight[7]) | 0
+      }
+      return same(sum)
+    }),
+    subject('memmap write() of 8 bytes', 'memmap', () => {
+      const page = Buffer.alloc(8)
+      for (let i = 0; i < CALLS; i++) {
+        page[0] = i
+        m.write(page, 8192 + at(i))
+      }
+      m.read(page, 8192 + at(CALLS - 1))
+      return counted(page[0], (CALLS - 1) & 0xff)
+    }),
+    subject('Atomics.add on an Int32Array (in-heap)', 'node', () => {
+      words[0] = 0
+      for (let i = 0; i < CALLS; i++) Atomics.add(words, i & 7, 1)
+      return counted(words[0], CALLS / 8)
+    }),
+    subject('memmap atomics.add', 'memmap', () => {
+      a.store(16384, 0)
+      for (let i = 0; i < CALLS; i++) a.add(16384 + (i & 7) * 4, 1)
+      return 'ok'
+    }),
+    subject('memmap atomics.compareExchange', 'memmap', () => {
+      a.store(16384, 0)
+      for (let i = 0; i < CALLS; i++) a.compareExchange(16384, i, i + 1)
+      return counted(a.load(16384), CALLS)
+    }),
+    subject('Atomics.add on a BigInt64Array (in-heap)', 'node', () => {
+      wide[0] = 0n
+      for (let i = 0; i < CALLS; i++) Atomics.add(wide, i & 7, 1n)
+      return counted(wide[0], BigInt(CALLS / 8))
+    }),
+    subject('memmap atomics.add64', 'memmap', () => {
+      a.store64(20480, 0n)
+      for (let i = 0; i < CALLS; i++) a.add64(20480, 1n)
+      return counted(a.load64(20480), BigInt(CALLS))
+    }),
+    subject('memmap atomics.compareExchange64', 'memmap', () => {
+      a.store64(20480, 0n)
+      let v = 0n
+      for (let i = 0; i < CALLS; i++) v = a.compareExchange64(20480, v, v + 1n) + 1n
+      return counted(a.load64(20480), BigInt(CALLS))
+    }),
+    subject('memmap atomics.load', 'memmap', () => {
+      let sum = 0
+      for (let i = 0; i < CALLS; i++) sum = (sum + a.load(16384)) | 0
+      return counted(sum, (CALLS * a.load(16384)) | 0)
+    }),
+    subject('memmap atomics.notify, nobody waiting', 'memmap', () => {
+      let woken = 0
+      for (let i = 0; i < CALLS; i++) woken += a.notify(24576, 1)
+      return counted(woken, 0)
+    }),
+  ]
+  return {
+    subjects,
+    cleanup() {
+      m.close()
+      memmap.unlinkShared(name)
+    },
+  }
+}
+
+export default {
+  id: 7,
+  title: '1,000,000 small calls: read/write of 8 bytes, atomics, notify',
+  what:
+    'The cost of one call, over shared memory, next to the same operation on memory JavaScript owns. ' +
+    'Each run makes 1,000,000 calls; divide the figures by 10^6 for one call.',
+  baseline: 'Buffer#copy of 8 bytes (in-heap)',
+  subjects: ({ memmap }) => callSubjects(memmap),
+}
