@@ -10,8 +10,8 @@ use napi::bindgen_prelude::{i64n, BigInt};
 use napi::{sys, Env, JsValue, Result};
 use napi_derive::napi;
 
-use crate::errors::to_js;
 use crate::enums::NativeRmw;
+use crate::errors::to_js;
 use crate::{index, NativeMapping};
 
 /// Creates (owner-only) or opens the named object, grown to at least `length`, mapped shared.
