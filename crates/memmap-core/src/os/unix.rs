@@ -1,6 +1,12 @@
 //! POSIX: page size from `sysconf`, errno names and libuv-style descriptions, and the memory
 //! control calls (`madvise`, `mlock`, `mincore`).
 //!
+//! `mlock`/`munlock` (and Linux's `mlock2`) and `getrlimit` go through rustix. The rest stays on
+//! libc, for want of a rustix call that fits: rustix has no `mincore`; its `madvise` advice
+//! values differ by platform (its `DontNeed` is `POSIX_MADV_DONTNEED`, a no-op in glibc, not
+//! `MADV_DONTNEED`) and would be `unsafe` all the same; and its Linux `page_size` reads the aux
+//! vector through `prctl`/`/proc/self/auxv`, where `sysconf` reads the C library's copy.
+//!
 //! # Safety
 //! The memory control functions are `unsafe fn`s over a range `[addr, addr + len)` that the
 //! caller guarantees is whole pages of a live mapping of this process (`Map::pages` computes it).
@@ -177,23 +183,18 @@ pub unsafe fn lock(addr: *mut u8, len: usize, private: bool) -> io::Result<()> {
     if private {
         // SAFETY: the caller's range, passed on.
         unsafe { prefetch(addr, len) }?;
-        // SAFETY: as for mlock below; the raw system call avoids needing glibc 2.27's wrapper.
-        let done = unsafe { libc::syscall(libc::SYS_mlock2, addr, len, libc::MLOCK_ONFAULT) };
-        if done == 0 {
-            return Ok(());
-        }
-        let error = io::Error::last_os_error();
-        if error.raw_os_error() != Some(libc::ENOSYS) {
-            return Err(error);
+        // SAFETY: as for mlock below. rustix makes the system call itself, so glibc 2.27's
+        // wrapper is not needed.
+        match unsafe { rustix::mm::mlock_with(addr.cast(), len, rustix::mm::MlockFlags::ONFAULT) } {
+            Ok(()) => return Ok(()),
+            // A kernel older than 4.4: lock the plain way.
+            Err(rustix::io::Errno::NOSYS) => {}
+            Err(error) => return Err(error.into()),
         }
     }
     let _ = private;
     // SAFETY: the caller vouches for the range; mlock only faults pages in and pins them.
-    if unsafe { libc::mlock(addr.cast(), len) } == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
+    Ok(unsafe { rustix::mm::mlock(addr.cast(), len) }?)
 }
 
 /// Unlocks the pages (unlocking pages that are not locked is no error).
@@ -202,11 +203,7 @@ pub unsafe fn lock(addr: *mut u8, len: usize, private: bool) -> io::Result<()> {
 /// `[addr, addr + len)` must be whole pages of a live mapping of this process.
 pub unsafe fn unlock(addr: *mut u8, len: usize) -> io::Result<()> {
     // SAFETY: the caller vouches for the range; munlock only unpins pages.
-    if unsafe { libc::munlock(addr.cast(), len) } == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
+    Ok(unsafe { rustix::mm::munlock(addr.cast(), len) }?)
 }
 
 /// Whether a failed `lock` hit a limit on locked memory rather than something else: `EPERM` (no
@@ -222,18 +219,9 @@ pub fn is_lock_limit(error: &io::Error) -> bool {
     }
 }
 
-/// The soft `RLIMIT_MEMLOCK` in bytes; `None` when unlimited or unknown.
+/// The soft `RLIMIT_MEMLOCK` in bytes; `None` when unlimited.
 fn memlock_limit() -> Option<u64> {
-    let mut limit = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit fills the rlimit structure it is given.
-    let known = unsafe { libc::getrlimit(libc::RLIMIT_MEMLOCK, &mut limit) } == 0;
-    // rlim_t is u64 on Linux and macOS but not on every POSIX system.
-    #[allow(clippy::unnecessary_cast)]
-    let current = limit.rlim_cur as u64;
-    (known && limit.rlim_cur != libc::RLIM_INFINITY).then_some(current)
+    rustix::process::getrlimit(rustix::process::Resource::Memlock).current
 }
 
 /// What to raise when locking `bytes` failed on a limit.

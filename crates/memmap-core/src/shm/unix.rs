@@ -1,17 +1,22 @@
 //! POSIX named shared memory: `shm_open` with `O_CREAT | O_EXCL` and mode 0600, grown (never
 //! shrunk) with `ftruncate`, mapped with `mmap`.
 //!
+//! The descriptor calls go through rustix, which owns the descriptors (`OwnedFd`) and needs no
+//! `unsafe` for them. On Linux rustix's `shm::open` opens `/dev/shm/<name>` itself, as glibc
+//! (2.34 on) and musl do; elsewhere it calls the C library's `shm_open`. Only `posix_fallocate`
+//! stays on libc (see `reserve`).
+//!
 //! # Safety
-//! The descriptors come straight from `shm_open` and are owned by a `File` at once, so each is
-//! closed exactly once. The pages are mapped through memmap2 and only ever reached through raw
-//! pointers (see `Map`), so no Rust reference aliases bytes other processes write.
+//! The pages are mapped through memmap2 and only ever reached through raw pointers (see `Map`),
+//! so no Rust reference aliases bytes other processes write.
 
-use std::ffi::CString;
+use std::ffi::{CStr, CString};
 use std::fs::File;
-use std::io;
-use std::os::fd::{AsRawFd, FromRawFd};
 
 use memmap2::MmapOptions;
+use rustix::fs::{Mode as FileMode, Stat};
+use rustix::io::Errno;
+use rustix::shm;
 
 use crate::error::{Error, Result};
 use crate::map::{Backing, Kind, Map, Mode};
@@ -32,59 +37,57 @@ fn object_name(name: &str) -> Result<CString> {
     CString::new(format!("/{name}")).map_err(|_| Error::InvalidArgument(format!("{name:?}")))
 }
 
-/// The mode argument as `shm_open` takes it. Apple declares `shm_open` variadic, so its 16-bit
-/// `mode_t` travels as a C `unsigned int` (C's default argument promotions); everywhere else the
-/// libc crate declares a plain `mode_t` parameter (32 bits on Linux, 16 on FreeBSD).
-#[cfg(target_vendor = "apple")]
-const OWNER_ONLY: libc::c_uint = 0o600;
-#[cfg(not(target_vendor = "apple"))]
-const OWNER_ONLY: libc::mode_t = 0o600;
+/// Mode 0600. rustix passes it the way each platform's `shm_open` takes it (on Apple, whose
+/// `shm_open` is variadic, as a C `unsigned int`).
+const OWNER_ONLY: FileMode = FileMode::RUSR.union(FileMode::WUSR);
 
-fn shm_open(name: &CString, flags: libc::c_int) -> io::Result<File> {
-    // SAFETY: `name` is NUL-terminated and `OWNER_ONLY` has the type this platform's
-    // declaration takes (see there).
-    let fd = unsafe { libc::shm_open(name.as_ptr(), flags, OWNER_ONLY) };
-    if fd < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: `fd` was just returned by shm_open and nothing else owns it.
-    let file = unsafe { File::from_raw_fd(fd) };
-    // glibc sets FD_CLOEXEC itself; elsewhere set it so that a child process spawned by another
-    // thread does not inherit the object. Failing only leaks the descriptor into such a child.
-    #[cfg(not(any(target_os = "linux", target_os = "android")))]
-    // SAFETY: plain fcntl on a descriptor this function owns.
-    unsafe {
-        libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC);
-    }
-    Ok(file)
+/// `O_NOFOLLOW`, which glibc's and musl's `shm_open` add to every open of `/dev/shm/<name>`;
+/// rustix's own Linux `shm::open` does not, so it is added here to keep their behaviour. Other
+/// systems' `shm_open` opens no path (FreeBSD refuses flags it does not know with `EINVAL`).
+#[cfg(target_os = "linux")]
+fn no_follow() -> shm::OFlags {
+    shm::OFlags::from_bits_retain(rustix::fs::OFlags::NOFOLLOW.bits())
+}
+#[cfg(not(target_os = "linux"))]
+fn no_follow() -> shm::OFlags {
+    shm::OFlags::empty()
+}
+
+fn shm_open(name: &CStr, flags: shm::OFlags) -> rustix::io::Result<File> {
+    let fd = shm::open(name, flags | no_follow(), OWNER_ONLY)?;
+    // On Linux the descriptor is close-on-exec already (rustix, like glibc, opens it with
+    // O_CLOEXEC); elsewhere set it so that a child process spawned by another thread does not
+    // inherit the object. Failing only leaks the descriptor into such a child.
+    #[cfg(not(target_os = "linux"))]
+    let _ = rustix::io::fcntl_setfd(&fd, rustix::io::FdFlags::CLOEXEC);
+    Ok(File::from(fd))
 }
 
 /// See [`Map::create_shared`].
 pub fn create(name: &str, length: usize, exclusive: bool) -> Result<Map> {
     let object = object_name(name)?;
     let path = Some(name);
+    let create = shm::OFlags::RDWR | shm::OFlags::CREATE | shm::OFlags::EXCL;
     let (file, created) = loop {
-        match shm_open(&object, libc::O_RDWR | libc::O_CREAT | libc::O_EXCL) {
+        match shm_open(&object, create) {
             Ok(file) => break (file, true),
-            Err(e) if e.raw_os_error() == Some(libc::EEXIST) && !exclusive => {}
-            Err(e) => return Err(Error::os(e, "shm_open", path)),
+            Err(Errno::EXIST) if !exclusive => {}
+            Err(e) => return Err(Error::os(e.into(), "shm_open", path)),
         }
-        match shm_open(&object, libc::O_RDWR) {
+        match shm_open(&object, shm::OFlags::RDWR) {
             Ok(file) => break (file, false),
             // Unlinked between the two calls: try to create it again.
-            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => continue,
-            Err(e) => return Err(Error::os(e, "shm_open", path)),
+            Err(Errno::NOENT) => continue,
+            Err(e) => return Err(Error::os(e.into(), "shm_open", path)),
         }
     };
-    let fd = file.as_raw_fd();
     if created {
         // The umask may have taken bits away from 0600; put exactly 0600 back. It can only
         // have narrowed the mode, so failing here (macOS may refuse fchmod on shm objects) leaves
         // the object no more open than asked.
         let mode = stat(&file, path)?.st_mode & 0o777;
         if mode != 0o600 {
-            // SAFETY: plain fchmod on a descriptor `file` owns.
-            let _ = unsafe { libc::fchmod(fd, 0o600) };
+            let _ = rustix::fs::fchmod(&file, OWNER_ONLY);
         }
     }
     // A failure from here on leaves the name as it was: gone again if this call created it,
@@ -123,11 +126,9 @@ struct Undo<'a> {
 impl Drop for Undo<'_> {
     fn drop(&mut self) {
         if self.created {
-            // SAFETY: `object` is NUL-terminated.
-            unsafe { libc::shm_unlink(self.object.as_ptr()) };
+            let _ = shm::unlink(self.object.as_c_str());
         } else if let Some(size) = self.grown_from {
-            // SAFETY: plain ftruncate on a descriptor the caller owns.
-            unsafe { libc::ftruncate(self.file.as_raw_fd(), size as libc::off_t) };
+            let _ = rustix::fs::ftruncate(self.file, size);
         }
     }
 }
@@ -136,9 +137,13 @@ impl Drop for Undo<'_> {
 /// for its shared memory), so that an object larger than what `/dev/shm` can hold fails here with
 /// `ENOSPC`, rather than each process that touches a page it cannot have being sent SIGBUS (which
 /// the truncation guard would then mend with private zero pages nobody else sees).
+///
+/// This stays on libc: rustix offers only Linux's `fallocate(2)` system call, whereas glibc's
+/// `posix_fallocate` also writes the blocks itself where a file system lacks `fallocate`.
 fn reserve(file: &File, from: u64, to: u64, path: Option<&str>) -> Result<()> {
     #[cfg(target_os = "linux")]
     {
+        use std::os::fd::AsRawFd;
         // SAFETY: plain posix_fallocate on a descriptor `file` owns; it returns the error
         // number instead of setting errno.
         let error = unsafe {
@@ -150,7 +155,7 @@ fn reserve(file: &File, from: u64, to: u64, path: Option<&str>) -> Result<()> {
         };
         if error != 0 {
             return Err(Error::os(
-                io::Error::from_raw_os_error(error),
+                std::io::Error::from_raw_os_error(error),
                 "posix_fallocate",
                 path,
             ));
@@ -167,48 +172,33 @@ fn grow(file: &File, length: u64, path: Option<&str>) -> Result<Option<u64>> {
     // Two creators must not interleave stat and ftruncate (one could shrink what the other
     // grew): hold an exclusive lock around them where the system locks shm objects (Linux's
     // tmpfs does). Elsewhere the re-check below still catches a lost race.
-    #[cfg(any(target_os = "linux", target_os = "android"))]
-    // SAFETY: plain flock on a descriptor `file` owns.
-    unsafe {
-        libc::flock(file.as_raw_fd(), libc::LOCK_EX);
-    }
+    #[cfg(target_os = "linux")]
+    let _ = rustix::fs::flock(file, rustix::fs::FlockOperation::LockExclusive);
     let grown = grow_locked(file, length, path);
     // Unlocked explicitly: closing the descriptor would not do it, since the mapping made next
     // keeps the open file description (which owns the lock) alive.
-    #[cfg(any(target_os = "linux", target_os = "android"))]
-    // SAFETY: as above.
-    unsafe {
-        libc::flock(file.as_raw_fd(), libc::LOCK_UN);
-    }
+    #[cfg(target_os = "linux")]
+    let _ = rustix::fs::flock(file, rustix::fs::FlockOperation::Unlock);
     grown
 }
 
 fn grow_locked(file: &File, length: u64, path: Option<&str>) -> Result<Option<u64>> {
-    let fd = file.as_raw_fd();
     let size = stat(file, path)?.st_size as u64;
     if size >= length {
         return Ok(None);
     }
-    // SAFETY: plain ftruncate on a descriptor `file` owns.
-    if unsafe { libc::ftruncate(fd, length as libc::off_t) } != 0 {
-        let error = io::Error::last_os_error();
+    if let Err(error) = rustix::fs::ftruncate(file, length) {
         // macOS sizes an object once: another creator may have sized it first, big enough.
         if (stat(file, path)?.st_size as u64) < length {
-            return Err(Error::os(error, "ftruncate", path));
+            return Err(Error::os(error.into(), "ftruncate", path));
         }
         return Ok(None);
     }
     Ok(Some(size))
 }
 
-fn stat(file: &File, path: Option<&str>) -> Result<libc::stat> {
-    let mut stat = std::mem::MaybeUninit::<libc::stat>::uninit();
-    // SAFETY: `stat` is a valid out-pointer for one `struct stat`, filled on success.
-    if unsafe { libc::fstat(file.as_raw_fd(), stat.as_mut_ptr()) } != 0 {
-        return Err(Error::last_os("fstat", path));
-    }
-    // SAFETY: fstat succeeded and filled it.
-    Ok(unsafe { stat.assume_init() })
+fn stat(file: &File, path: Option<&str>) -> Result<Stat> {
+    rustix::fs::fstat(file).map_err(|e| Error::os(e.into(), "fstat", path))
 }
 
 /// See [`Map::open_shared`].
@@ -216,11 +206,11 @@ pub fn open(name: &str, read_only: bool) -> Result<Map> {
     let object = object_name(name)?;
     let path = Some(name);
     let flags = if read_only {
-        libc::O_RDONLY
+        shm::OFlags::RDONLY
     } else {
-        libc::O_RDWR
+        shm::OFlags::RDWR
     };
-    let file = shm_open(&object, flags).map_err(|e| Error::os(e, "shm_open", path))?;
+    let file = shm_open(&object, flags).map_err(|e| Error::os(e.into(), "shm_open", path))?;
     let size = stat(&file, path)?.st_size as u64;
     let length = usize::try_from(size)
         .ok()
@@ -285,13 +275,9 @@ fn shared_map(region: Option<memmap2::MmapMut>, mode: Mode, name: &str, len: usi
 /// See [`crate::unlink_shared`].
 pub fn unlink(name: &str) -> Result<bool> {
     let object = object_name(name)?;
-    // SAFETY: `object` is NUL-terminated.
-    if unsafe { libc::shm_unlink(object.as_ptr()) } == 0 {
-        return Ok(true);
-    }
-    let error = io::Error::last_os_error();
-    match error.raw_os_error() {
-        Some(libc::ENOENT) => Ok(false),
-        _ => Err(Error::os(error, "shm_unlink", Some(name))),
+    match shm::unlink(object.as_c_str()) {
+        Ok(()) => Ok(true),
+        Err(Errno::NOENT) => Ok(false),
+        Err(error) => Err(Error::os(error.into(), "shm_unlink", Some(name))),
     }
 }
