@@ -5,7 +5,15 @@
 // run checks its own outcome (the bytes read, the counter's total) and reports 'ok', so every
 // subject is verified against what it must have done rather than against the baseline's bytes.
 
+import { spawnSync } from 'node:child_process'
+import { join } from 'node:path'
+
+import { log } from '../lib/harness.mjs'
+import { benchDir } from '../lib/subjects.mjs'
+
 export const CALLS = 1_000_000
+/** Fresh processes timed for the first calls. */
+const FRESH = 21
 
 /** The subjects for one memmap module; `label` tells the refused-Buffer run (workload 8) apart. */
 export function callSubjects(memmap, label = '') {
@@ -110,4 +118,22 @@ export default {
     'Each run makes 1,000,000 calls; divide the figures by 10^6 for one call.',
   baseline: 'Buffer#copy of 8 bytes (in-heap)',
   subjects: ({ memmap }) => callSubjects(memmap),
+
+  /** The first view() and read() in a fresh process, next to its first fs.readSync (medians). */
+  extra({ small }) {
+    const runs = []
+    for (let i = 0; i < FRESH; i++) {
+      const child = spawnSync(process.execPath, [join(benchDir, 'lib', 'first-call-child.mjs'), small], { encoding: 'utf8', timeout: 60_000 })
+      try {
+        runs.push(JSON.parse(child.stdout.trim().split('\n').pop()))
+      } catch {
+        log(`  first calls: a child failed (${child.signal ?? child.status}): ${child.stderr.trim().split('\n').pop()}`)
+      }
+    }
+    if (runs.length === 0) return undefined
+    const median = (key) => runs.map((run) => run[key]).toSorted((a, b) => a - b)[runs.length >> 1]
+    const first = { processes: runs.length, viewUs: median('view'), readUs: median('read'), fsReadUs: median('fsRead') }
+    log(`  first calls in a fresh process (median of ${runs.length}): view() ${first.viewUs.toFixed(1)} µs, read() ${first.readUs.toFixed(1)} µs, fs.readSync ${first.fsReadUs.toFixed(1)} µs`)
+    return { first }
+  },
 }
