@@ -6,6 +6,9 @@ import { formatMs as ms, formatUs as us } from './report.mjs'
 const find = (workloads, id, name) =>
   workloads.find((w) => w.id === id)?.subjects?.find((s) => s.name === name && s.median !== undefined)
 
+/** Nanoseconds for one call of a workload-7 subject: milliseconds for 10^6 calls are nanoseconds for one. */
+const perCall = (subject) => subject.median
+
 const x = (ratio) => `${ratio < 1 ? ratio.toPrecision(2) : ratio.toFixed(2)}×`
 
 /** `{ target, subject, measured, met }` rows; a target whose figures are missing is `met: null`. */
@@ -112,7 +115,6 @@ export function checkTargets(workloads) {
     rows.push({ target: 'spinning round trip over atomics.load ≤ 1.2× a plain Atomics.load loop', subject: '', measured: 'not measured', met: null })
   }
   // 7. One small call (the figures are 1,000,000 calls a run).
-  const perCall = (subject) => subject.median // milliseconds for 10^6 calls are nanoseconds for one
   for (const name of ['memmap read() of 8 bytes', 'memmap write() of 8 bytes']) {
     ratioRow('read/write of 8 bytes ≤ 2× Buffer#copy of 8 bytes', 2, find(workloads, 7, name), find(workloads, 7, 'Buffer#copy of 8 bytes (in-heap)'))
   }

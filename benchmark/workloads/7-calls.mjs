@@ -15,6 +15,10 @@ export const CALLS = 1_000_000
 /** Fresh processes timed for the first calls. */
 const FRESH = 21
 
+/** Positions walk the first 4 KiB in 8-byte steps: what a reader of records does. */
+const at = (i) => (i & 511) * 8
+const counted = (got, want) => (got === want ? 'ok' : `counted ${got}, expected ${want}`)
+
 /** The subjects for one memmap module; `label` tells the refused-Buffer run (workload 8) apart. */
 export function callSubjects(memmap, label = '') {
   const name = `memmap-bench-calls-${process.pid}`
@@ -26,12 +30,9 @@ export function callSubjects(memmap, label = '') {
   const words = new Int32Array(16)
   const wide = new BigInt64Array(8)
   const a = m.atomics
-  // Positions walk the first 4 KiB in 8-byte steps: what a reader of records does.
-  const at = (i) => (i & 511) * 8
   let expectSum = 0
   for (let i = 0; i < CALLS; i++) expectSum = (expectSum + source[at(i)] + source[at(i) + 7]) | 0
   const same = (sum) => (sum === expectSum ? 'ok' : `sum ${sum}, expected ${expectSum}`)
-  const counted = (got, want) => (got === want ? 'ok' : `counted ${got}, expected ${want}`)
   const subject = (title, group, run, extra = {}) => ({ name: `${title}${label}`, group, iterations: 15, warmup: 2, settle: false, run, ...extra })
   const subjects = [
     subject('Buffer#copy of 8 bytes (in-heap)', 'node', () => {
