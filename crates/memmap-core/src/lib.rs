@@ -22,6 +22,7 @@ mod budget;
 mod control;
 mod error;
 mod handle;
+mod io;
 mod map;
 mod os;
 mod range;

@@ -10,12 +10,14 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::ptr::NonNull;
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::OnceLock;
 
 use memmap2::{MmapMut, MmapOptions};
 
 use crate::budget::Reservation;
 use crate::error::{Error, Result};
+use crate::io::{self, Io, Reader, LARGE};
 use crate::retire::{release, release_section, Exposed};
 use crate::sigbus::Registration;
 
@@ -124,6 +126,8 @@ pub struct Map {
     /// Set once a Buffer is made over the current region: the region is then retired, not
     /// unmapped, when it is given up (see `retire.rs`).
     pub(crate) exposed: OnceLock<Exposed>,
+    /// Whether copies may go through the file instead of the pages (see `io.rs`).
+    pub(crate) io: Io,
 }
 
 impl Drop for Map {
@@ -274,12 +278,16 @@ impl Map {
         // A read-only mapping's descriptor is closed here: the pages stay mapped without it, and
         // thousands of live mappings then hold no descriptors. A writable one keeps its file
         // for `resize()`.
-        let backing = if mode.is_shared() {
-            Backing::File(file)
+        // A few of them keep it until a Buffer is made over the pages, to read through it
+        // (io.rs).
+        let (backing, reader) = if mode.is_shared() {
+            (Backing::File(file), None)
         } else {
-            Backing::Path(path.to_path_buf())
+            (Backing::Path(path.to_path_buf()), Reader::keep(file))
         };
-        let map = Map::from_region(region, Kind::File, mode, Some(shown), offset, len, backing)?;
+        let mut map =
+            Map::from_region(region, Kind::File, mode, Some(shown), offset, len, backing)?;
+        map.io.reader = reader;
         map.apply(options.populate, options.lock)?;
         undo.disarm();
         Ok(map)
@@ -323,6 +331,7 @@ impl Map {
             len,
             backing,
             exposed: OnceLock::new(),
+            io: Io::default(),
         })
     }
 
@@ -340,6 +349,8 @@ impl Map {
         if let Some(old) = std::mem::replace(&mut self.region, region) {
             release(old, exposed);
         }
+        // A read-only mapping is remapped from its path, which may name another file by now.
+        self.io.reader = None;
     }
 
     /// Whether a Buffer was made over the current region (which must then not move or vanish).
@@ -391,6 +402,12 @@ impl Map {
 
     /// The first mapped byte; dangling (but non-null and aligned) for an empty mapping.
     pub fn as_ptr(&self) -> NonNull<u8> {
+        self.io.touched.store(true, Relaxed);
+        self.base()
+    }
+
+    /// [`Map::as_ptr`] for address arithmetic only: nothing is reached through it.
+    fn base(&self) -> NonNull<u8> {
         match (&self.region, &self.section) {
             (Some(region), _) => {
                 NonNull::new(region.as_ptr().cast_mut()).unwrap_or(NonNull::dangling())
@@ -417,6 +434,16 @@ impl Map {
             return 0;
         };
         let count = capacity.min(self.len - start);
+        if let Some(file) = self.through_file(target, count) {
+            // SAFETY: the caller vouches for `target..target + capacity`, and `count <=
+            // capacity`; `through_file` checked that it does not overlap this mapping.
+            let read = unsafe { io::read_at(file, target, count, self.offset + start as u64) };
+            if read.is_ok_and(|read| read == count) {
+                return count;
+            }
+            // The file ends early (cut short: the pages read as the guard's zeros) or the read
+            // failed: copy through the pages, as always.
+        }
         if count > 0 {
             // SAFETY: `start + count <= self.len`, so the source lies inside the live mapping
             // (a non-empty one, since start < len); the caller vouches for the target, which is
@@ -450,6 +477,22 @@ impl Map {
                 self.len
             )));
         }
+        if let Some(file) = self.through_file(source, count) {
+            // Only inside the file's length now: a file cut short under the mapping must not
+            // grow back through this write (the pages past its end read as zeros and a flush
+            // reports them lost).
+            let at = self.offset + position;
+            let inside = file
+                .metadata()
+                .is_ok_and(|meta| meta.len() >= at + count as u64);
+            // SAFETY: the caller vouches for the source; `through_file` checked that it does not
+            // overlap this mapping.
+            if inside && unsafe { io::write_at(file, source, count, at) }.is_ok() {
+                return Ok(());
+            }
+            // A failed or partial write (ENOSPC, EIO) is written again through the pages, whose
+            // loss a flush reports, as for any write to the mapping.
+        }
         if count > 0 {
             // SAFETY: `position + count <= self.len` was checked above (so the mapping is not
             // empty), its pages are writable (shared or anonymous: mode is not 'r'), and the
@@ -457,6 +500,35 @@ impl Map {
             unsafe { std::ptr::copy(source, self.as_ptr().as_ptr().add(position as usize), count) };
         }
         Ok(())
+    }
+
+    /// The descriptor a copy of `count` bytes to or from `memory` may go through instead of the
+    /// pages (see `io.rs`), or `None`: copy through the pages.
+    fn through_file(&self, memory: *const u8, count: usize) -> Option<&fs::File> {
+        if !cfg!(unix) || count == 0 {
+            return None;
+        }
+        let file = match (&self.backing, &self.io.reader) {
+            // Shared pages are the page cache itself.
+            (Backing::File(file), _) if self.kind == Kind::File => file,
+            // Private pages equal the file until JavaScript writes one, through a Buffer.
+            (_, Some(reader)) if !self.is_exposed() => &reader.0,
+            _ => return None,
+        };
+        if self.io.touched.load(Relaxed) && count < LARGE {
+            return None;
+        }
+        // Pages the guard replaced no longer follow the file.
+        if self.sigbus.as_ref().is_some_and(Registration::lost_pages) {
+            return None;
+        }
+        // The kernel copies forward: a range inside this very mapping goes through the pages,
+        // where `ptr::copy` allows the overlap.
+        let (base, memory) = (self.base().as_ptr() as usize, memory as usize);
+        if memory < base + self.len && base < memory.saturating_add(count) {
+            return None;
+        }
+        Some(file)
     }
 
     /// Writes `[start, end)` back to the file and waits until it is durable (msync `MS_SYNC`,

@@ -208,6 +208,7 @@ fn shared_map(section: Section, mode: Mode, name: &str, len: usize) -> Result<Ma
         region: None,
         section: Some(section),
         exposed: std::sync::OnceLock::new(),
+        io: crate::io::Io::default(),
         kind: Kind::Shared,
         mode,
         path: Some(name.to_owned()),
