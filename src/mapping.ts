@@ -23,55 +23,70 @@ import { Windows } from './window'
 export const constructing = Symbol('memmap.constructing')
 const dispose: typeof Symbol.dispose = Symbol.dispose ?? Symbol.for('nodejs.dispose')
 
+/**
+ * @internal What a mapping reports about itself, as the function that made it knows it: asking
+ * the binding (`info()`) costs more than a whole `read()`, so only shared memory does.
+ */
+export interface Made {
+  kind: Kind
+  mode: Mode
+  /** The path's bytes as the binding got them, or the shared memory name. */
+  path: Buffer | string | null
+  offset: number
+}
+
 /** A live memory mapping. Made by `openSync()`/`open()`, never with `new`. */
 export class Mapping {
   #native: native.NativeMapping
-  #info: native.NativeInfo
+  readonly #made: Made
+  #length: number
   #buffer: Buffer | undefined
   #atomics: SharedAtomics | undefined
-  readonly #windows: Windows
+  #windows: Windows | undefined
   /** Whether `write()` and the writing atomics may go through the window (mode `'r'` may not). */
   readonly #writable: boolean
 
   /** @internal */
-  constructor(token: symbol, mapping: native.NativeMapping) {
+  constructor(token: symbol, mapping: native.NativeMapping, made?: Made) {
     if (token !== constructing) {
       throw coded(new TypeError('Mapping objects are made by openSync() and open()'), 'ERR_ILLEGAL_CONSTRUCTOR')
     }
     this.#native = mapping
-    this.#info = mapping.info()
-    this.#writable = this.#info.mode !== 'r'
-    this.#windows = new Windows({
-      slice: (start, end) => this.#slice(start, end),
-      whole: () => this.#attached(),
-      length: () => this.#info.length,
-      offset: this.#info.offset,
-    })
+    if (made === undefined) {
+      const { kind, mode, path, offset, length } = mapping.info()
+      this.#made = { kind, mode, path: path ?? null, offset }
+      this.#length = length
+    } else {
+      this.#made = made
+      this.#length = mapping.length
+    }
+    this.#writable = this.#made.mode !== 'r'
   }
 
   /** `'file'`, `'anonymous'` or `'shared'`. */
   get kind(): Kind {
-    return this.#info.kind
+    return this.#made.kind
   }
 
   /** How the mapping was opened. */
   get mode(): Mode {
-    return this.#info.mode
+    return this.#made.mode
   }
 
   /** The resolved path for files, the name for shared memory. */
   get path(): string | null {
-    return this.#info.path ?? null
+    const { path } = this.#made
+    return path === null || typeof path === 'string' ? path : path.toString()
   }
 
   /** The caller's offset into the file. */
   get offset(): number {
-    return this.#info.offset
+    return this.#made.offset
   }
 
   /** Bytes mapped. */
   get length(): number {
-    return this.#info.length
+    return this.#length
   }
 
   /** Whether `close()` ran. */
@@ -113,6 +128,17 @@ export class Mapping {
     return this.#buffer
   }
 
+  /** The small calls' window (src/window.ts), made on the first small call. */
+  #windowsOf(): Windows {
+    this.#windows ??= new Windows({
+      slice: (start, end) => this.#slice(start, end),
+      whole: () => this.#attached(),
+      length: () => this.#length,
+      offset: this.#made.offset,
+    })
+    return this.#windows
+  }
+
   /** A Buffer over `[start, end)` for the window, or `undefined` where none may be made. */
   #slice(start: number, end: number): Buffer | undefined {
     if (!zeroCopy || this.#native.closed) return undefined
@@ -127,9 +153,9 @@ export class Mapping {
   read(target: ArrayBufferView, position = 0): number {
     const into = toBytes(target, 'target')
     const at = toIndex(position, 'position')
-    const count = Math.min(into.length, this.#info.length - at)
+    const count = Math.min(into.length, this.#length - at)
     if (count > 0) {
-      const window = this.#windows.at(at, at + count)
+      const window = this.#windowsOf().at(at, at + count)
       if (window !== undefined) return window.bytes.copy(into, 0, at - window.start, at - window.start + count)
     }
     return this.#native.read(into, at)
@@ -140,8 +166,8 @@ export class Mapping {
     const from = toBytes(source, 'source')
     const at = toIndex(position, 'position')
     const count = from.length
-    if (this.#writable && count > 0 && at + count <= this.#info.length) {
-      const window = this.#windows.at(at, at + count)
+    if (this.#writable && count > 0 && at + count <= this.#length) {
+      const window = this.#windowsOf().at(at, at + count)
       if (window !== undefined) {
         window.bytes.set(from, at - window.start)
         return count
@@ -199,15 +225,15 @@ export class Mapping {
       // The Buffers are detached unless the request was refused before remapping: forget the
       // cached one only if it was.
       if (this.#buffer?.byteLength === 0) this.#buffer = undefined
-      this.#windows.forget()
-      if (!this.#native.closed) this.#info = this.#native.info()
+      this.#windows?.forget()
+      if (!this.#native.closed) this.#length = this.#native.length
     }
   }
 
   /** Unmaps now; every Buffer over the mapping is detached (length 0). Idempotent. */
   close(): void {
     this.#buffer = undefined
-    this.#windows.forget()
+    this.#windows?.forget()
     this.#native.close()
   }
 
@@ -216,7 +242,7 @@ export class Mapping {
    * The same object each time.
    */
   get atomics(): MappingAtomics {
-    this.#atomics ??= new SharedAtomics(this.#native, this, this.#windows, this.#writable)
+    this.#atomics ??= new SharedAtomics(this.#native, this, this.#windowsOf(), this.#writable)
     return this.#atomics
   }
 
@@ -234,12 +260,21 @@ export class Mapping {
 
 /** Maps a file on the calling thread. */
 export function openSync(path: string | Buffer | URL, options?: OpenOptions): Mapping {
-  return new Mapping(constructing, native.openSync(toPath(path), toOpenOptions(options)))
+  const bytes = toPath(path)
+  const request = toOpenOptions(options)
+  return new Mapping(constructing, native.openSync(bytes, request), made(bytes, request))
+}
+
+/** What a file mapping reports: the path as the binding got it, the mode and offset asked for. */
+function made(path: Buffer, request: native.NativeOpenOptions): Made {
+  return { kind: 'file', mode: request.mode, path, offset: request.offset }
 }
 
 /** Maps a file off the JavaScript thread. */
 export async function open(path: string | Buffer | URL, options?: OpenOptions): Promise<Mapping> {
-  return new Mapping(constructing, await native.open(toPath(path), toOpenOptions(options)))
+  const bytes = toPath(path)
+  const request = toOpenOptions(options)
+  return new Mapping(constructing, await native.open(bytes, request), made(bytes, request))
 }
 
 /** Maps `length` bytes of zero-filled memory owned by this process (kind `'anonymous'`, mode `'r+'`). */
@@ -251,5 +286,5 @@ export function anonymous(length: number | bigint, options?: AnonymousOptions): 
     hugePages: toFlag(o.hugePages, 'options.hugePages'),
     lock: toFlag(o.lock, 'options.lock'),
   }
-  return new Mapping(constructing, native.anonymous(size, flags))
+  return new Mapping(constructing, native.anonymous(size, flags), { kind: 'anonymous', mode: 'r+', path: null, offset: 0 })
 }

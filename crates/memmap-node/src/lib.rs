@@ -148,6 +148,13 @@ impl NativeMapping {
         self.handle.close();
     }
 
+    /// Bytes mapped now (0 once closed): the one fact the facade cannot know (a file's length,
+    /// a resize).
+    #[napi(getter)]
+    pub fn length(&self) -> f64 {
+        self.handle.with(|map| Ok(map.len() as f64)).unwrap_or(0.0)
+    }
+
     /// Whether `close()` ran.
     #[napi(getter)]
     pub fn closed(&self) -> bool {
