@@ -262,11 +262,11 @@ export class Mapping {
 export function openSync(path: string | Buffer | URL, options?: OpenOptions): Mapping {
   const bytes = toPath(path)
   const request = toOpenOptions(options)
-  return new Mapping(constructing, native.openSync(bytes, request), made(bytes, request))
+  return new Mapping(constructing, native.openSync(bytes, request), fileMade(bytes, request))
 }
 
 /** What a file mapping reports: the path as the binding got it, the mode and offset asked for. */
-function made(path: Buffer, request: native.NativeOpenOptions): Made {
+function fileMade(path: Buffer, request: native.NativeOpenOptions): Made {
   return { kind: 'file', mode: request.mode, path, offset: request.offset }
 }
 
@@ -274,7 +274,7 @@ function made(path: Buffer, request: native.NativeOpenOptions): Made {
 export async function open(path: string | Buffer | URL, options?: OpenOptions): Promise<Mapping> {
   const bytes = toPath(path)
   const request = toOpenOptions(options)
-  return new Mapping(constructing, await native.open(bytes, request), made(bytes, request))
+  return new Mapping(constructing, await native.open(bytes, request), fileMade(bytes, request))
 }
 
 /** Maps `length` bytes of zero-filled memory owned by this process (kind `'anonymous'`, mode `'r+'`). */
