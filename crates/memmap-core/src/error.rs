@@ -58,6 +58,25 @@ pub enum Error {
         /// The size of the page-rounded range that was to be locked.
         bytes: usize,
     },
+    /// A mutex `lock()` or a semaphore `acquire()` that ran out of time (`ERR_MMAP_TIMEOUT`).
+    Timeout {
+        /// Where the mutex or semaphore is.
+        offset: usize,
+        /// `"lock"` or `"acquire"`.
+        what: &'static str,
+    },
+    /// Unlocking a mutex that this thread does not hold (`ERR_MMAP_NOT_OWNER`).
+    NotOwner {
+        /// Where the mutex is.
+        offset: usize,
+        /// The token of the thread that holds it; 0: nobody.
+        holder: u32,
+    },
+    /// Locking a mutex that this thread already holds (`ERR_MMAP_DEADLOCK`).
+    Deadlock {
+        /// Where the mutex is.
+        offset: usize,
+    },
 }
 
 /// The crate's result type.
@@ -91,6 +110,9 @@ impl Error {
             Error::Truncated { .. } => "ERR_MMAP_TRUNCATED",
             Error::TooManyMappings { .. } => "ENOMEM",
             Error::Unsupported(_) => "ERR_MMAP_UNSUPPORTED",
+            Error::Timeout { .. } => "ERR_MMAP_TIMEOUT",
+            Error::NotOwner { .. } => "ERR_MMAP_NOT_OWNER",
+            Error::Deadlock { .. } => "ERR_MMAP_DEADLOCK",
         }
     }
 
@@ -191,6 +213,30 @@ impl fmt::Display for Error {
                 )
             }
             Error::Unsupported(message) => f.write_str(message),
+            Error::Timeout { offset, what } => write!(
+                f,
+                "{what}() timed out: the {} at byte offset {offset} was not available in time",
+                if *what == "lock" {
+                    "mutex"
+                } else {
+                    "semaphore"
+                }
+            ),
+            Error::NotOwner { offset, holder: 0 } => write!(
+                f,
+                "The mutex at byte offset {offset} is not locked: unlock() only what this thread \
+                 locked, once"
+            ),
+            Error::NotOwner { offset, .. } => write!(
+                f,
+                "The mutex at byte offset {offset} is held by another thread: only the thread \
+                 that locked it may unlock it"
+            ),
+            Error::Deadlock { offset } => write!(
+                f,
+                "This thread already holds the mutex at byte offset {offset}: locking it again \
+                 would wait for ever (mutexes are not recursive)"
+            ),
             Error::LostWrites {
                 source,
                 path,

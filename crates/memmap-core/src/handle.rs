@@ -128,6 +128,34 @@ impl Handle {
         timeout: Option<Duration>,
         done: impl FnOnce(Result<WaitResult>) + Send + 'static,
     ) -> Result<()> {
+        self.on_thread(move |handle| done(handle.wait(offset, expected, timeout)))
+    }
+
+    /// [`Handle::mutex_lock`] for `who` on a thread of its own, as [`Handle::wait_on_thread`]
+    /// does it: the lock is taken in `who`'s name (the JavaScript thread that asked), and
+    /// closing the mapping ends the wait with [`Error::Closed`].
+    pub fn mutex_lock_on_thread(
+        &self,
+        offset: usize,
+        who: crate::Identity,
+        timeout: Option<Duration>,
+        done: impl FnOnce(Result<crate::Locked>) + Send + 'static,
+    ) -> Result<()> {
+        self.on_thread(move |handle| done(handle.mutex_lock(offset, who, timeout)))
+    }
+
+    /// [`Handle::semaphore_acquire`] on a thread of its own, as [`Handle::wait_on_thread`].
+    pub fn semaphore_acquire_on_thread(
+        &self,
+        offset: usize,
+        timeout: Option<Duration>,
+        done: impl FnOnce(Result<()>) + Send + 'static,
+    ) -> Result<()> {
+        self.on_thread(move |handle| done(handle.semaphore_acquire(offset, timeout)))
+    }
+
+    /// Runs `work` on a new thread that sleeps in the kernel (see [`Handle::wait_on_thread`]).
+    fn on_thread(&self, work: impl FnOnce(&Handle) + Send + 'static) -> Result<()> {
         let path = self.with(|map| Ok(map.path().map(str::to_owned)))?;
         let regions = Reservation::take_regions(THREAD_REGIONS, path.as_deref())?;
         let handle = self.clone();
@@ -137,7 +165,7 @@ impl Handle {
             .stack_size(64 * 1024)
             .spawn(move || {
                 let _regions = regions;
-                done(handle.wait(offset, expected, timeout));
+                work(&handle);
             })
             .map(drop)
             .map_err(|e| Error::os(e, crate::os::SYSCALL_THREAD, path.as_deref()))

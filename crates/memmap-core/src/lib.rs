@@ -30,6 +30,7 @@ mod resize;
 mod retire;
 mod shm;
 mod sigbus;
+mod sync;
 mod wait;
 
 pub use anon::AnonymousOptions;
@@ -44,4 +45,5 @@ pub use retire::Exposed;
 
 pub use atomics::Rmw;
 pub use shm::{check_name as check_shared_name, unlink_shared};
+pub use sync::{me as thread_identity, Identity, Locked};
 pub use wait::WaitResult;

@@ -1,0 +1,52 @@
+//! Linux and Android: a thread is its thread id (`gettid`), unique among the live threads of
+//! the whole system (of one PID namespace), and below 2^22. Its birth stamp is its start time in
+//! clock ticks since boot (`/proc/<tid>/stat`, field 22), so a reused id is told apart from the
+//! thread that held the lock. Robust futex lists would let the kernel mark a dead holder's lock,
+//! but a thread has only one list and the C library owns it.
+
+use std::cell::Cell;
+use std::fs;
+
+use rustix::io::Errno;
+use rustix::process::{test_kill_process, Pid};
+
+use super::Identity;
+
+thread_local! {
+    static ME: Cell<Option<Identity>> = const { Cell::new(None) };
+}
+
+/// The calling thread's identity.
+pub(super) fn me() -> Identity {
+    ME.with(|cell| {
+        cell.get().unwrap_or_else(|| {
+            let token = rustix::thread::gettid().as_raw_nonzero().get() as u32;
+            let me = Identity {
+                token,
+                stamp: stamp_of(token).unwrap_or(0),
+            };
+            cell.set(Some(me));
+            me
+        })
+    })
+}
+
+/// Whether no live thread has this id. A signal 0 to a thread id reaches its process (or says
+/// `EPERM` for another user's): only `ESRCH` means the thread is gone.
+pub(super) fn gone(token: u32) -> bool {
+    let Some(pid) = i32::try_from(token).ok().and_then(Pid::from_raw) else {
+        return true;
+    };
+    matches!(test_kill_process(pid), Err(Errno::SRCH))
+}
+
+/// The start time of thread `token` (low 32 bits), if it lives and /proc tells.
+pub(super) fn stamp_of(token: u32) -> Option<u32> {
+    // /proc/<tid> exists for every thread, listed or not. The command name (field 2) may hold
+    // spaces and parentheses: the fields after it follow the last ')'.
+    let stat = fs::read_to_string(format!("/proc/{token}/stat")).ok()?;
+    let after = &stat[stat.rfind(')')? + 1..];
+    // After ')': field 3 (state) is the first; field 22 (starttime) is the 20th.
+    let start: u64 = after.split_whitespace().nth(19)?.parse().ok()?;
+    Some((start as u32).max(1))
+}
