@@ -1,7 +1,7 @@
 // Shared test helpers: temporary files, and child processes for anything that could kill one.
 
-import test, { type Implementation } from 'ava'
-import { spawnSync, type SpawnSyncReturns } from 'node:child_process'
+import test, { type ExecutionContext, type Implementation } from 'ava'
+import { type ChildProcess, spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process'
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
@@ -77,6 +77,47 @@ export function runChild(
     },
   )
   return { status: result.status, signal: result.signal, stdout: result.stdout, stderr: result.stderr }
+}
+
+/** How an asynchronous child (`spawnChild`) ended. */
+export interface Exit {
+  status: number | null
+  signal: NodeJS.Signals | null
+  stdout: string
+  stderr: string
+}
+
+/**
+ * `runChild` without waiting: several can run at once and a test can kill one. `exit` settles
+ * when the process has ended; a child that outlives `timeout` is killed.
+ */
+export function spawnChild(
+  source: string,
+  options: { env?: NodeJS.ProcessEnv; timeout?: number } = {},
+): { process: ChildProcess; exit: Promise<Exit> } {
+  const child = spawn(process.execPath, ['-e', `const memmap = require(${JSON.stringify(root)});\n${source}`], {
+    env: { ...process.env, ...options.env },
+    timeout: options.timeout ?? 120_000,
+  })
+  let stdout = ''
+  let stderr = ''
+  child.stdout?.on('data', (chunk) => (stdout += chunk))
+  child.stderr?.on('data', (chunk) => (stderr += chunk))
+  const exit = new Promise<Exit>((resolveExit, reject) => {
+    child.on('error', reject)
+    child.on('close', (status, signal) => resolveExit({ status, signal, stdout, stderr }))
+  })
+  return { process: child, exit }
+}
+
+let sharedNames = 0
+/** A shared memory name unique to this run, unlinked when the test ends. */
+export function sharedName(t: ExecutionContext, unlink: (name: string) => unknown): string {
+  const name = `mmjs-${process.pid}-${sharedNames++}`
+  t.teardown(() => {
+    unlink(name)
+  })
+  return name
 }
 
 /** Parses the last line a child printed as JSON. */

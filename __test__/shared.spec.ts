@@ -1,43 +1,29 @@
 import test, { type ExecutionContext } from 'ava'
-import { spawn, spawnSync } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import { statSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { Worker } from 'node:worker_threads'
 
 import { createShared, openShared, unlinkShared } from '../index.js'
-import { errno, lastJson, linux, root, runChild, tempFile, testIf, underQemu, windows } from './helpers.js'
+import {
+  errno,
+  type Exit,
+  lastJson,
+  linux,
+  root,
+  runChild,
+  sharedName,
+  spawnChild,
+  tempFile,
+  testIf,
+  underQemu,
+  windows,
+} from './helpers.js'
 
-let counter = 0
-/** A name unique to this run, unlinked when the test ends. */
-function uniqueName(t: ExecutionContext): string {
-  const name = `mmjs-${process.pid}-${counter++}`
-  t.teardown(() => {
-    unlinkShared(name)
-  })
-  return name
-}
-
-interface Exit {
-  status: number | null
-  stdout: string
-  stderr: string
-}
+const uniqueName = (t: ExecutionContext): string => sharedName(t, unlinkShared)
 
 /** Runs `source` in a child Node.js process with `memmap` bound; resolves when it exits. */
-function child(source: string, env: NodeJS.ProcessEnv = {}): Promise<Exit> {
-  return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, ['-e', `const memmap = require(${JSON.stringify(root)});\n${source}`], {
-      env: { ...process.env, ...env },
-      timeout: 120_000, // a child that never sees what it waits for must not outlive the test
-    })
-    let stdout = ''
-    let stderr = ''
-    proc.stdout.on('data', (chunk) => (stdout += chunk))
-    proc.stderr.on('data', (chunk) => (stderr += chunk))
-    proc.on('error', reject)
-    proc.on('close', (status) => resolve({ status, stdout, stderr }))
-  })
-}
+const child = (source: string, env: NodeJS.ProcessEnv = {}): Promise<Exit> => spawnChild(source, { env }).exit
 
 function ok(t: ExecutionContext, exit: Exit): void {
   t.is(exit.status, 0, exit.stderr)
@@ -153,7 +139,7 @@ test('100 pending waitAsync calls hold no thread-pool thread: fs.promises.readFi
 })
 
 test('a process exits with waitAsync calls pending', (t) => {
-  const name = `mmjs-${process.pid}-exit-${counter++}`
+  const name = `mmjs-${process.pid}-exit`
   const exit = runChild(`
     const m = memmap.createShared(${JSON.stringify(name)}, 4096)
     memmap.unlinkShared(${JSON.stringify(name)})
@@ -163,7 +149,7 @@ test('a process exits with waitAsync calls pending', (t) => {
 })
 
 test('a pending waitAsync keeps the process alive until close() rejects it', (t) => {
-  const name = `mmjs-${process.pid}-alive-${counter++}`
+  const name = `mmjs-${process.pid}-alive`
   const exit = runChild(`
     const m = memmap.createShared(${JSON.stringify(name)}, 4096)
     memmap.unlinkShared(${JSON.stringify(name)})
@@ -339,7 +325,7 @@ test('worker threads open the same name: their increments are what the main thre
 })
 
 test('atomics work where zero-copy Buffers are refused', (t) => {
-  const name = `mmjs-${process.pid}-nozc-${counter++}`
+  const name = `mmjs-${process.pid}-nozc`
   const exit = runChild(
     `
     const m = memmap.createShared(${JSON.stringify(name)}, 4096)

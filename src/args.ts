@@ -82,6 +82,14 @@ export function toRange(start: unknown, end: unknown, length: number): [number, 
   return [from, Math.max(from, to)]
 }
 
+/** Milliseconds as `Atomics.wait` takes them: `undefined` and `NaN` are `Infinity`, negatives 0. */
+export function toTimeout(value: unknown): number {
+  if (value === undefined) return Infinity
+  if (typeof value !== 'number') throw invalidType('timeoutMs', 'of type number', value)
+  if (Number.isNaN(value)) return Infinity
+  return Math.max(value, 0)
+}
+
 export function toFlag(value: unknown, name: string): boolean {
   if (value === undefined) return false
   if (typeof value !== 'boolean') throw invalidType(name, 'of type boolean', value)

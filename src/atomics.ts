@@ -11,7 +11,7 @@
 // each Node.js we support and how to redo it; shared.spec.ts's 4-process counters check it.
 
 import type * as native from '../loader'
-import { invalidType, outOfRange } from './args'
+import { invalidType, outOfRange, toTimeout } from './args'
 import type { Mapping } from './mapping'
 import type { MappingAtomics } from './types'
 import type { Windows } from './window'
@@ -24,14 +24,6 @@ function toInt32(value: unknown, name: string): number {
 function toInt64(value: unknown, name: string): bigint {
   if (typeof value !== 'bigint') throw invalidType(name, 'of type bigint', value)
   return BigInt.asIntN(64, value)
-}
-
-/** Milliseconds as `Atomics.wait` takes them: `undefined` and `NaN` are `Infinity`, negatives 0. */
-function toTimeout(value: unknown): number {
-  if (value === undefined) return Infinity
-  if (typeof value !== 'number') throw invalidType('timeoutMs', 'of type number', value)
-  if (Number.isNaN(value)) return Infinity
-  return Math.max(value, 0)
 }
 
 /** @internal */

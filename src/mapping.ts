@@ -16,7 +16,8 @@ import {
 } from './args'
 import { SharedAtomics } from './atomics'
 import { maxViewLength, zeroCopy } from './constants'
-import type { Advice, AnonymousOptions, Kind, MappingAtomics, Mode, OpenOptions, Residency } from './types'
+import { SharedMutex, SharedSemaphore, type SyncSource, toSyncOffset } from './sync'
+import type { Advice, AnonymousOptions, Kind, MappingAtomics, Mode, Mutex, OpenOptions, Residency, Semaphore } from './types'
 import { Windows } from './window'
 
 /** @internal The token only this package's functions pass to `Mapping`'s constructor. */
@@ -43,6 +44,7 @@ export class Mapping {
   #buffer: Buffer | undefined
   #atomics: SharedAtomics | undefined
   #windows: Windows | undefined
+  #sync: SyncSource | undefined
   /** Whether `write()` and the writing atomics may go through the window (mode `'r'` may not). */
   readonly #writable: boolean
 
@@ -244,6 +246,21 @@ export class Mapping {
   get atomics(): MappingAtomics {
     this.#atomics ??= new SharedAtomics(this.#native, this, this.#windowsOf(), this.#writable)
     return this.#atomics
+  }
+
+  /** A mutex in the 8 bytes at `byteOffset` (8-aligned), shared by every thread and process mapping them. */
+  mutex(byteOffset: number): Mutex {
+    return new SharedMutex(this.#syncSource(), toSyncOffset(byteOffset, this.#length))
+  }
+
+  /** A counting semaphore in the 8 bytes at `byteOffset` (8-aligned). */
+  semaphore(byteOffset: number): Semaphore {
+    return new SharedSemaphore(this.#syncSource(), toSyncOffset(byteOffset, this.#length))
+  }
+
+  #syncSource(): SyncSource {
+    this.#sync ??= { native: this.#native, windows: this.#windowsOf(), writable: this.#writable }
+    return this.#sync
   }
 
   /** `close()`, so that `using m = openSync(...)` works. */

@@ -74,3 +74,50 @@ export interface MappingAtomics {
   /** Wakes up to `count` (default: all) waiters on the Int32 at `byteOffset`, in every process; returns how many woke (0 on Windows, where waiters poll). */
   notify(byteOffset: number, count?: number): number
 }
+
+/**
+ * A mutex in 8 bytes of the mapping (8-aligned; all zero is unlocked), shared by every thread and
+ * process that maps them. Owned by one thread; survives its holder's death (see
+ * docs/synchronization.md).
+ */
+export interface Mutex {
+  readonly byteOffset: number
+  /** Blocks until this thread holds the mutex; `ERR_MMAP_TIMEOUT` after `timeoutMs` (default: no limit). */
+  lock(timeoutMs?: number): Held
+  /** The mutex if it is free now, else `null`. Never blocks. */
+  tryLock(): Held | null
+  /** `lock()` off the event loop and off the libuv pool; the lock belongs to this thread. */
+  lockAsync(timeoutMs?: number): Promise<Held>
+  /** Whether some thread holds it (a snapshot). */
+  readonly locked: boolean
+}
+
+/** A held mutex. Dropping it without `unlock()` releases nothing. */
+export interface Held {
+  /** The previous holder ended (killed, crashed, a terminated worker) without unlocking. */
+  readonly ownerDied: boolean
+  /** Unlocks; again is a no-op. `ERR_MMAP_NOT_OWNER` if the mutex was taken from this thread. */
+  unlock(): void
+  [Symbol.dispose](): void
+}
+
+/** A counting semaphore in 8 bytes of the mapping (8-aligned; all zero is a count of 0). */
+export interface Semaphore {
+  readonly byteOffset: number
+  /** Takes a permit, blocking while there is none; `ERR_MMAP_TIMEOUT` after `timeoutMs`. */
+  acquire(timeoutMs?: number): Permit
+  /** A permit if there is one now, else `null`. Never blocks. */
+  tryAcquire(): Permit | null
+  /** `acquire()` off the event loop and off the libuv pool. */
+  acquireAsync(timeoutMs?: number): Promise<Permit>
+  /** Adds `count` permits (default 1), from any thread or process. */
+  release(count?: number): void
+  /** The count of permits (a snapshot). */
+  readonly value: number
+}
+
+/** One taken permit: `release()` (or disposing it) gives it back, once. */
+export interface Permit {
+  release(): void
+  [Symbol.dispose](): void
+}

@@ -13,6 +13,7 @@ pub mod control;
 mod enums;
 mod errors;
 mod shared;
+mod sync;
 mod views;
 
 use std::cell::RefCell;
@@ -26,6 +27,7 @@ use napi_derive::napi;
 pub use enums::{NativeAdvice, NativeKind, NativeMode};
 use errors::{coded_error, to_js, ErrorClass};
 pub use shared::{create_shared, open_shared, unlink_shared};
+pub use sync::{thread_identity, NativeIdentity};
 use views::{ViewError, Views};
 
 /// Options, already validated and defaulted by the facade.

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use memmap_core::Map;
-use napi::bindgen_prelude::{i64n, BigInt};
+use napi::bindgen_prelude::{i64n, BigInt, ToNapiValue};
 use napi::{sys, Env, JsValue, Result};
 use napi_derive::napi;
 
@@ -43,7 +43,7 @@ pub fn unlink_shared(env: Env, name: String) -> Result<bool> {
 }
 
 /// A timeout in milliseconds (`Infinity` for none, never negative or NaN: the facade sees to it).
-fn timeout_of(milliseconds: f64) -> Option<Duration> {
+pub(crate) fn timeout_of(milliseconds: f64) -> Option<Duration> {
     (milliseconds.is_finite() && milliseconds >= 0.0)
         .then(|| Duration::try_from_secs_f64(milliseconds / 1000.0).ok())
         .flatten()
@@ -150,30 +150,20 @@ impl NativeMapping {
     ) -> Result<sys::napi_value> {
         let offset = index(offset).map_err(|e| to_js(&env, e))?;
         let timeout = timeout_of(timeout);
-        let (deferred, promise) = env.create_deferred()?;
         // Settled at once, without a thread, when there is nothing to wait for.
         let now = self.handle.wait(offset, expected, Some(Duration::ZERO));
         if !matches!(now, Ok(memmap_core::WaitResult::TimedOut)) || timeout == Some(Duration::ZERO)
         {
-            deferred.resolve(settle(now));
+            let (deferred, promise) = env.create_deferred()?;
+            deferred.resolve(settle(now.map(|r| r.as_str())));
             return Ok(promise.raw());
         }
-        // Kept here too, so that the promise is rejected with the coded error if no thread starts.
-        let slot = Arc::new(Mutex::new(Some(deferred)));
-        let theirs = slot.clone();
-        let started = self
-            .handle
-            .wait_on_thread(offset, expected, timeout, move |result| {
-                if let Some(deferred) = theirs.lock().ok().and_then(|mut d| d.take()) {
-                    deferred.resolve(settle(result));
-                }
-            });
-        if let Err(error) = started {
-            if let Some(deferred) = slot.lock().ok().and_then(|mut d| d.take()) {
-                deferred.resolve(settle(Err(error)));
-            }
-        }
-        Ok(promise.raw())
+        promise_on_thread(&env, |done| {
+            self.handle
+                .wait_on_thread(offset, expected, timeout, move |result| {
+                    done(result.map(|r| r.as_str()))
+                })
+        })
     }
 
     /// `Atomics.notify` on the Int32 at `offset`: how many sleepers woke (0 where they poll).
@@ -190,9 +180,32 @@ impl NativeMapping {
     }
 }
 
-/// What settles a waitAsync promise on the JavaScript thread: its string, or the coded error.
-fn settle(
-    result: memmap_core::Result<memmap_core::WaitResult>,
-) -> impl FnOnce(Env) -> Result<&'static str> {
-    move |env| result.map(|r| r.as_str()).map_err(|e| to_js(&env, e))
+/// What settles a promise on the JavaScript thread: the value, or the coded error.
+pub(crate) fn settle<T: ToNapiValue + 'static>(
+    result: memmap_core::Result<T>,
+) -> impl FnOnce(Env) -> Result<T> {
+    move |env| result.map_err(|e| to_js(&env, e))
+}
+
+/// A promise settled by work on a thread of its own: `start` starts it with the function that
+/// settles the promise. If no thread starts, the promise is rejected with the coded error.
+pub(crate) fn promise_on_thread<T: ToNapiValue + Send + 'static>(
+    env: &Env,
+    start: impl FnOnce(Box<dyn FnOnce(memmap_core::Result<T>) + Send>) -> memmap_core::Result<()>,
+) -> Result<sys::napi_value> {
+    let (deferred, promise) = env.create_deferred()?;
+    // Kept here too, so that the promise is rejected with the coded error if no thread starts.
+    let slot = Arc::new(Mutex::new(Some(deferred)));
+    let theirs = slot.clone();
+    let started = start(Box::new(move |result| {
+        if let Some(deferred) = theirs.lock().ok().and_then(|mut d| d.take()) {
+            deferred.resolve(settle(result));
+        }
+    }));
+    if let Err(error) = started {
+        if let Some(deferred) = slot.lock().ok().and_then(|mut d| d.take()) {
+            deferred.resolve(settle::<T>(Err(error)));
+        }
+    }
+    Ok(promise.raw())
 }
