@@ -35,12 +35,33 @@ export function toSyncOffset(byteOffset: unknown, length: number): number {
   return byteOffset
 }
 
-/** The Int32Array and index of the 8 bytes' first word, or `undefined`: use the binding. */
-function words(source: SyncSource, byteOffset: number, write: boolean): [Int32Array, number] | undefined {
-  if (write && !source.writable) return undefined
-  const window = source.windows.at(byteOffset, byteOffset + 8)
-  if (window === undefined || window.i32 === null) return undefined
-  return [window.i32, (byteOffset - window.start) / 4]
+/**
+ * The 8 bytes as an Int32Array and the index of their first word, kept between calls. A detached
+ * array (the mapping closed or resized) has length 0 and is asked for again; `undefined` means
+ * there is no window (zero-copy refused, an unaligned mapping): use the binding.
+ */
+class Cell {
+  readonly #source: SyncSource
+  readonly #byteOffset: number
+  #words: Int32Array | undefined
+  index = 0
+
+  constructor(source: SyncSource, byteOffset: number) {
+    this.#source = source
+    this.#byteOffset = byteOffset
+  }
+
+  /** For reading, or (`write`) for changing, where the pages may be written. */
+  words(write: boolean): Int32Array | undefined {
+    if (write && !this.#source.writable) return undefined
+    if (this.#words === undefined || this.#words.length === 0) {
+      const window = this.#source.windows.at(this.#byteOffset, this.#byteOffset + 8)
+      if (window === undefined || window.i32 === null) return undefined
+      this.#words = window.i32
+      this.index = (this.#byteOffset - window.start) / 4
+    }
+    return this.#words
+  }
 }
 
 class MutexHeld implements Held {
@@ -68,19 +89,26 @@ class MutexHeld implements Held {
 export class SharedMutex implements Mutex {
   readonly byteOffset: number
   readonly #source: SyncSource
+  readonly #cell: Cell
 
   constructor(source: SyncSource, byteOffset: number) {
     this.#source = source
+    this.#cell = new Cell(source, byteOffset)
     this.byteOffset = byteOffset
   }
 
-  /** The uncontended lock: one compare-exchange from 0 to this thread's token, then the stamp. */
+  /**
+   * The uncontended lock: one compare-exchange from 0 to this thread's token, then the stamp. The
+   * stamp is a plain store: the compare-exchange before it is a full barrier, and a waiter that
+   * reads the token before the stamp lands reads 0, "unknown", which never declares a holder dead.
+   */
   #take(): boolean {
-    const word = words(this.#source, this.byteOffset, true)
-    if (word === undefined) return false
-    const { token, stamp } = identity()
-    if (Atomics.compareExchange(word[0], word[1], 0, token) !== 0) return false
-    Atomics.store(word[0], word[1] + 1, stamp)
+    const words = this.#cell.words(true)
+    if (words === undefined) return false
+    const id = me ?? identity()
+    const index = this.#cell.index
+    if (Atomics.compareExchange(words, index, 0, id.token) !== 0) return false
+    words[index + 1] = id.stamp
     return true
   }
 
@@ -104,19 +132,25 @@ export class SharedMutex implements Mutex {
   }
 
   get locked(): boolean {
-    const word = words(this.#source, this.byteOffset, false)
-    if (word !== undefined) return Atomics.load(word[0], word[1]) !== 0
+    const words = this.#cell.words(false)
+    if (words !== undefined) return Atomics.load(words, this.#cell.index) !== 0
     return this.#source.native.mutexLocked(this.byteOffset)
   }
 
-  /** @internal The uncontended unlock in JavaScript: clear the stamp, then 0 if nobody asked to be woken. */
+  /**
+   * @internal The uncontended unlock in JavaScript: clear the stamp, then 0 if nobody asked to be
+   * woken. The stamp's plain store lands before the compare-exchange that releases (x64 keeps
+   * stores in order; on arm64 the release is a store-release), so no next holder's token is ever
+   * seen next to this thread's stamp.
+   */
   release(): void {
-    const word = words(this.#source, this.byteOffset, true)
-    if (word !== undefined) {
-      const { token } = identity()
-      if (Atomics.load(word[0], word[1]) === token) {
-        Atomics.store(word[0], word[1] + 1, 0)
-        if (Atomics.compareExchange(word[0], word[1], token, 0) === token) return
+    const words = this.#cell.words(true)
+    if (words !== undefined) {
+      const { token } = me ?? identity()
+      const index = this.#cell.index
+      if (words[index] === token) {
+        words[index + 1] = 0
+        if (Atomics.compareExchange(words, index, token, 0) === token) return
       }
     }
     this.#source.native.mutexUnlock(this.byteOffset)
@@ -146,19 +180,22 @@ class SemaphorePermit implements Permit {
 export class SharedSemaphore implements Semaphore {
   readonly byteOffset: number
   readonly #source: SyncSource
+  readonly #cell: Cell
 
   constructor(source: SyncSource, byteOffset: number) {
     this.#source = source
+    this.#cell = new Cell(source, byteOffset)
     this.byteOffset = byteOffset
   }
 
   /** Takes a permit if there is one, in JavaScript where the window allows. */
   #take(): boolean {
-    const word = words(this.#source, this.byteOffset, true)
-    if (word === undefined) return this.#source.native.semaphoreTryAcquire(this.byteOffset)
-    let count = Atomics.load(word[0], word[1])
+    const words = this.#cell.words(true)
+    if (words === undefined) return this.#source.native.semaphoreTryAcquire(this.byteOffset)
+    const index = this.#cell.index
+    let count = Atomics.load(words, index)
     while (count > 0) {
-      const seen = Atomics.compareExchange(word[0], word[1], count, count - 1)
+      const seen = Atomics.compareExchange(words, index, count, count - 1)
       if (seen === count) return true
       count = seen
     }
@@ -186,25 +223,26 @@ export class SharedSemaphore implements Semaphore {
     if (!Number.isInteger(count) || count < 1 || count > MAX_PERMITS) {
       throw outOfRange('count', `an integer >= 1 and <= ${MAX_PERMITS}`, count)
     }
-    const word = words(this.#source, this.byteOffset, true)
-    if (word === undefined) return this.#source.native.semaphoreRelease(this.byteOffset, count)
-    let permits = Atomics.load(word[0], word[1])
+    const words = this.#cell.words(true)
+    if (words === undefined) return this.#source.native.semaphoreRelease(this.byteOffset, count)
+    const index = this.#cell.index
+    let permits = Atomics.load(words, index)
     for (;;) {
       const next = Math.max(permits, 0) + count
       if (next > MAX_PERMITS) {
         throw outOfRange('count', `at most ${MAX_PERMITS - Math.max(permits, 0)} (the semaphore holds ${permits})`, count)
       }
-      const seen = Atomics.compareExchange(word[0], word[1], permits, next)
+      const seen = Atomics.compareExchange(words, index, permits, next)
       if (seen === permits) break
       permits = seen
     }
     // Sleepers count themselves in the second word before they sleep: wake only if one does.
-    if (Atomics.load(word[0], word[1] + 1) !== 0) this.#source.native.atomicNotify(this.byteOffset, count)
+    if (Atomics.load(words, index + 1) !== 0) this.#source.native.atomicNotify(this.byteOffset, count)
   }
 
   get value(): number {
-    const word = words(this.#source, this.byteOffset, false)
-    if (word !== undefined) return Math.max(Atomics.load(word[0], word[1]), 0)
+    const words = this.#cell.words(false)
+    if (words !== undefined) return Math.max(Atomics.load(words, this.#cell.index), 0)
     return this.#source.native.semaphoreValue(this.byteOffset)
   }
 }

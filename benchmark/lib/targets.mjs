@@ -132,6 +132,32 @@ export function checkTargets(workloads) {
   nsRow('BigInt64 atomics read-modify-write ≤ 150 ns', 150, 'memmap atomics.add64')
   nsRow('BigInt64 atomics read-modify-write ≤ 150 ns', 150, 'memmap atomics.compareExchange64')
   nsRow('notify with no waiter ≤ 50 ns', 50, 'memmap atomics.notify, nobody waiting')
+  nsRow('uncontended mutex lock() + unlock() with zero-copy ≤ 60 ns', 60, 'memmap mutex lock() + unlock(), uncontended')
+  const refusedLock = find(workloads, 8, 'memmap mutex lock() + unlock(), uncontended, refused-Buffer mode')
+  rows.push(
+    refusedLock
+      ? {
+          target: 'uncontended mutex lock() + unlock(), refused-Buffer mode ≤ 600 ns',
+          subject: refusedLock.name,
+          measured: `${perCall(refusedLock).toFixed(1)} ns a call`,
+          met: perCall(refusedLock) <= 600,
+        }
+      : { target: 'uncontended mutex lock() + unlock(), refused-Buffer mode ≤ 600 ns', subject: '', measured: 'not measured', met: null },
+  )
+
+  // 9. The mutex across processes.
+  ratioRow("4 processes × 100,000 critical sections ≤ 0.5× Python's multiprocessing.Lock", 0.5, find(workloads, 9, 'memmap mutex'), find(workloads, 9, 'Python multiprocessing.Lock'))
+  const handoff = workloads.find((w) => w.id === 9)?.extra?.mutex?.handoffUs
+  rows.push(
+    handoff
+      ? {
+          target: 'mutex hand-off between two processes ≤ 5 µs median',
+          subject: 'memmap mutex',
+          measured: `${us(handoff.median)} median (p10 ${us(handoff.p10)}, p90 ${us(handoff.p90)})`,
+          met: handoff.median <= 5,
+        }
+      : { target: 'mutex hand-off between two processes ≤ 5 µs median', subject: '', measured: 'not measured', met: null },
+  )
   const first = workloads.find((w) => w.id === 7)?.extra?.first
   rows.push(
     first

@@ -96,6 +96,11 @@ export function callSubjects(memmap, label = '') {
       for (let i = 0; i < CALLS; i++) sum = (sum + a.load(16384)) | 0
       return counted(sum, (CALLS * a.load(16384)) | 0)
     }),
+    subject('memmap mutex lock() + unlock(), uncontended', 'memmap', () => {
+      const mutex = m.mutex(28672)
+      for (let i = 0; i < CALLS; i++) mutex.lock().unlock()
+      return mutex.locked ? 'left locked' : 'ok'
+    }),
     subject('memmap atomics.notify, nobody waiting', 'memmap', () => {
       let woken = 0
       for (let i = 0; i < CALLS; i++) woken += a.notify(24576, 1)
