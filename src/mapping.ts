@@ -158,7 +158,14 @@ export class Mapping {
     const count = Math.min(into.length, this.#length - at)
     if (count > 0) {
       const window = this.#windowsOf().at(at, at + count)
-      if (window !== undefined) return window.bytes.copy(into, 0, at - window.start, at - window.start + count)
+      if (window !== undefined) {
+        const from = at - window.start
+        // Buffer#copy is the fastest small copy, but Node.js 22 copies zeros from offsets past
+        // 2^32 in a larger Buffer: past 2 GiB, TypedArray#set over a subarray instead.
+        if (from + count <= 0x7fffffff) return window.bytes.copy(into, 0, from, from + count)
+        into.set(window.bytes.subarray(from, from + count))
+        return count
+      }
     }
     return this.#native.read(into, at)
   }

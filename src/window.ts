@@ -31,8 +31,9 @@ export class Window {
     // An Int32Array needs its byte offset aligned inside the ArrayBuffer; the CPU needs the
     // address aligned (arm64 faults on an unaligned exclusive access), which `aligned` says.
     const usable = aligned && bytes.byteOffset % 8 === 0
-    this.i32 = usable ? new Int32Array(bytes.buffer, bytes.byteOffset, bytes.length >>> 2) : null
-    this.i64 = usable ? new BigInt64Array(bytes.buffer, bytes.byteOffset, bytes.length >>> 3) : null
+    // (Not `>>> 2`: a window over a whole mapping can pass 4 GiB from Node.js 22 on.)
+    this.i32 = usable ? new Int32Array(bytes.buffer, bytes.byteOffset, Math.floor(bytes.length / 4)) : null
+    this.i64 = usable ? new BigInt64Array(bytes.buffer, bytes.byteOffset, Math.floor(bytes.length / 8)) : null
   }
 
   /** Whether `[from, to)` lies inside the window and its Buffer is still attached. */
