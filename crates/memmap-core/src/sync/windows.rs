@@ -19,9 +19,20 @@ use super::Identity;
 /// `GetExitCodeThread`'s answer for a thread that still runs.
 const STILL_ACTIVE: u32 = 259;
 
-thread_local! {
-    static ME: Cell<Option<Identity>> = const { Cell::new(None) };
+// The initializer is `const` already; clippy for windows-gnu (whose thread locals are emulated)
+// asks for it anyway.
+#[allow(
+    clippy::missing_const_for_thread_local,
+    reason = "a false positive where thread locals are emulated"
+)]
+mod local {
+    use super::{Cell, Identity};
+
+    thread_local! {
+        pub(super) static ME: Cell<Option<Identity>> = const { Cell::new(None) };
+    }
 }
+use local::ME;
 
 /// The calling thread's identity.
 pub(super) fn me() -> Identity {

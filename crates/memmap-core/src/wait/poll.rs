@@ -37,16 +37,7 @@ pub fn wait(word: &AtomicI32, expected: i32, timeout: Option<Duration>, round: u
 }
 
 #[cfg(windows)]
-#[link(name = "synchronization")]
-extern "system" {
-    fn WaitOnAddress(
-        address: *const core::ffi::c_void,
-        compare: *const core::ffi::c_void,
-        size: usize,
-        milliseconds: u32,
-    ) -> i32;
-    fn WakeByAddressAll(address: *const core::ffi::c_void);
-}
+use windows_sys::Win32::System::Threading::{WaitOnAddress, WakeByAddressAll};
 
 #[cfg(windows)]
 fn sleep(word: &AtomicI32, expected: i32, pause: Duration) {
