@@ -203,6 +203,63 @@ const steps = [
       const [ok, woken] = attempt(() => m.atomics.notify(at, count))
       if (ok && woken !== 0) throw new Error(`notify woke ${woken} waiters that do not exist`)
     } })),
+  // A mutex over the fixture's bytes: whatever the lock word holds (earlier writes scribble on it),
+  // lock(0) never blocks here: it takes a free mutex, takes over from a gone holder (ownerDied),
+  // or says who holds it (ERR_MMAP_TIMEOUT for a live thread, ERR_MMAP_DEADLOCK for this one).
+  fc.tuple(index, fc.oneof(fc.constant(0), weird), fc.boolean()).map(([at, timeout, twice]) => ({
+    name: `mutex(${show(at)}).lock(${show(timeout)})`,
+    run: ({ m, model }) => {
+      const [made, mu] = attempt(() => m.mutex(at))
+      if (!made) {
+        if (wordAt(at, 8) && !m.closed) throw new Error(`mutex(${show(at)}) refused: ${mu.code}`)
+        return
+      }
+      if (!wordAt(at, 8)) throw new Error('mutex() accepted a bad offset')
+      const word = model.readInt32LE(at)
+      const wait = typeof timeout === 'number' ? 0 : timeout
+      const [ok, held] = attempt(() => mu.lock(wait))
+      if (m.closed) return
+      if (ok) {
+        if (wait !== undefined && typeof wait !== 'number') throw new Error('lock() accepted a bad timeout')
+        if (held.ownerDied !== (word !== 0)) throw new Error(`ownerDied ${held.ownerDied} for a lock word of ${word}`)
+        held.unlock()
+        if (twice) held.unlock()
+        if (m.atomics.load(at) !== 0 || m.atomics.load(at + 4) !== 0) throw new Error('unlock() left the 8 bytes set')
+        model.fill(0, at, at + 8)
+        return
+      }
+      const code = held.code
+      if (code === 'ERR_INVALID_ARG_TYPE') return
+      if (word === 0) throw new Error(`a free mutex refused: ${code}`)
+      if (code !== 'ERR_MMAP_TIMEOUT' && code !== 'ERR_MMAP_DEADLOCK') throw new Error(`lock() failed with ${code}`)
+    } })),
+  // A semaphore over the fixture's bytes: release(count), then a permit taken and given back.
+  fc.tuple(index, fc.oneof(fc.integer({ min: -2, max: 5 }), weird)).map(([at, count]) => ({
+    name: `semaphore(${show(at)}).release(${show(count)})`,
+    run: ({ m, model }) => {
+      const [made, sem] = attempt(() => m.semaphore(at))
+      if (!made) {
+        if (wordAt(at, 8) && !m.closed) throw new Error(`semaphore(${show(at)}) refused: ${sem.code}`)
+        return
+      }
+      const before = Math.max(model.readInt32LE(at), 0)
+      const [released] = attempt(() => sem.release(count))
+      if (m.closed) return
+      const valid = (count === undefined || (Number.isInteger(count) && count >= 1)) && before + (count ?? 1) <= 2 ** 31 - 1
+      if (released !== valid) throw new Error(`release(${show(count)}) on ${before} permits: ${released ? 'accepted' : 'refused'}`)
+      const now = released ? before + (count ?? 1) : before
+      if (sem.value !== now) throw new Error(`value ${sem.value}, expected ${now}`)
+      const permit = sem.tryAcquire()
+      if ((permit !== null) !== now > 0) throw new Error(`tryAcquire with ${now} permits gave ${permit}`)
+      if (permit) {
+        if (sem.value !== now - 1) throw new Error('tryAcquire did not take one permit')
+        permit.release()
+        permit.release()
+      }
+      if (sem.value !== now) throw new Error(`value ${sem.value} after the permit came back, expected ${now}`)
+      // A refused release leaves the word as it was (a negative one reads as 0 permits).
+      if (released) model.writeInt32LE(now, at)
+    } })),
   // Named shared memory: names from a small per-run set (all unlinked at the end) or weird values.
   fc.tuple(fc.oneof(sharedName, weird), index, fc.oneof(fc.record({ exclusive: fc.oneof(fc.boolean(), weird), readOnly: fc.oneof(fc.boolean(), weird) }, { requiredKeys: [] }), weird))
     .map(([name, length, o]) => ({ name: `shared(${show(name)}, ${show(length)}, ${show(o)})`,
