@@ -58,6 +58,13 @@ test('a mutex: lock, unlock, tryLock, locked, Symbol.dispose, and the errors', (
     t.true(mu.locked)
     m.atomics.store(64, 0)
   }
+  // A lock taken over from under its Held (here: the word overwritten with another live
+  // thread's token) cannot be unlocked by it: ERR_MMAP_NOT_OWNER, and the word is left alone.
+  const stolen = mu.lock()
+  m.atomics.store(64, linux ? 1 : 0x7fff0000)
+  t.is(code(() => stolen.unlock()), 'ERR_MMAP_NOT_OWNER')
+  t.is(m.atomics.load(64), linux ? 1 : 0x7fff0000)
+  m.atomics.store(64, 0)
   t.is(code(() => m.mutex(4)), 'ERR_OUT_OF_RANGE')
   t.is(code(() => m.mutex(4096)), 'ERR_OUT_OF_RANGE')
   t.is(code(() => m.mutex(-8)), 'ERR_OUT_OF_RANGE')

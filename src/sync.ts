@@ -64,49 +64,75 @@ class Cell {
   }
 }
 
-class MutexHeld implements Held {
+/** What a Held and a Permit share: they give back what they hold once, then do nothing. */
+class Grant {
+  /** The mutex or semaphore, whose `release()` gives back one lock or permit. */
+  readonly #from: { release(): void }
+  #given = false
+
+  constructor(from: { release(): void }) {
+    this.#from = from
+  }
+
+  protected giveBack(): void {
+    if (this.#given) return
+    this.#from.release()
+    this.#given = true
+  }
+
+  [dispose](): void {
+    this.giveBack()
+  }
+}
+
+class MutexHeld extends Grant implements Held {
   readonly ownerDied: boolean
-  readonly #mutex: SharedMutex
-  #released = false
 
   constructor(mutex: SharedMutex, ownerDied: boolean) {
-    this.#mutex = mutex
+    super(mutex)
     this.ownerDied = ownerDied
   }
 
   unlock(): void {
-    if (this.#released) return
-    this.#mutex.release()
-    this.#released = true
+    this.giveBack()
+  }
+}
+
+class SemaphorePermit extends Grant implements Permit {
+  constructor(semaphore: SharedSemaphore) {
+    super(semaphore)
   }
 
-  [dispose](): void {
-    this.unlock()
+  release(): void {
+    this.giveBack()
+  }
+}
+
+/** What a mutex and a semaphore share: their 8 bytes and the mapping's binding. */
+class Primitive {
+  readonly byteOffset: number
+  protected readonly source: SyncSource
+  protected readonly cell: Cell
+
+  constructor(source: SyncSource, byteOffset: number) {
+    this.source = source
+    this.cell = new Cell(source, byteOffset)
+    this.byteOffset = byteOffset
   }
 }
 
 /** @internal */
-export class SharedMutex implements Mutex {
-  readonly byteOffset: number
-  readonly #source: SyncSource
-  readonly #cell: Cell
-
-  constructor(source: SyncSource, byteOffset: number) {
-    this.#source = source
-    this.#cell = new Cell(source, byteOffset)
-    this.byteOffset = byteOffset
-  }
-
+export class SharedMutex extends Primitive implements Mutex {
   /**
    * The uncontended lock: one compare-exchange from 0 to this thread's token, then the stamp. The
    * stamp is a plain store: the compare-exchange before it is a full barrier, and a waiter that
    * reads the token before the stamp lands reads 0, "unknown", which never declares a holder dead.
    */
   #take(): boolean {
-    const words = this.#cell.words(true)
+    const words = this.cell.words(true)
     if (words === undefined) return false
     const id = me ?? identity()
-    const index = this.#cell.index
+    const index = this.cell.index
     if (Atomics.compareExchange(words, index, 0, id.token) !== 0) return false
     words[index + 1] = id.stamp
     return true
@@ -115,26 +141,26 @@ export class SharedMutex implements Mutex {
   lock(timeoutMs?: number): Held {
     const timeout = toTimeout(timeoutMs)
     if (this.#take()) return new MutexHeld(this, false)
-    return new MutexHeld(this, this.#source.native.mutexLock(this.byteOffset, timeout))
+    return new MutexHeld(this, this.source.native.mutexLock(this.byteOffset, timeout))
   }
 
   tryLock(): Held | null {
     if (this.#take()) return new MutexHeld(this, false)
     // Held: the binding says by whom (this thread: ERR_MMAP_DEADLOCK) and whether they live.
-    const ownerDied = this.#source.native.mutexTryLock(this.byteOffset)
+    const ownerDied = this.source.native.mutexTryLock(this.byteOffset)
     return ownerDied === null ? null : new MutexHeld(this, ownerDied)
   }
 
   async lockAsync(timeoutMs?: number): Promise<Held> {
     const timeout = toTimeout(timeoutMs)
     if (this.#take()) return new MutexHeld(this, false)
-    return new MutexHeld(this, await this.#source.native.mutexLockAsync(this.byteOffset, timeout))
+    return new MutexHeld(this, await this.source.native.mutexLockAsync(this.byteOffset, timeout))
   }
 
   get locked(): boolean {
-    const words = this.#cell.words(false)
-    if (words !== undefined) return Atomics.load(words, this.#cell.index) !== 0
-    return this.#source.native.mutexLocked(this.byteOffset)
+    const words = this.cell.words(false)
+    if (words !== undefined) return Atomics.load(words, this.cell.index) !== 0
+    return this.source.native.mutexLocked(this.byteOffset)
   }
 
   /**
@@ -144,55 +170,26 @@ export class SharedMutex implements Mutex {
    * seen next to this thread's stamp.
    */
   release(): void {
-    const words = this.#cell.words(true)
+    const words = this.cell.words(true)
     if (words !== undefined) {
       const { token } = me ?? identity()
-      const index = this.#cell.index
+      const index = this.cell.index
       if (words[index] === token) {
         words[index + 1] = 0
         if (Atomics.compareExchange(words, index, token, 0) === token) return
       }
     }
-    this.#source.native.mutexUnlock(this.byteOffset)
-  }
-}
-
-class SemaphorePermit implements Permit {
-  readonly #semaphore: SharedSemaphore
-  #released = false
-
-  constructor(semaphore: SharedSemaphore) {
-    this.#semaphore = semaphore
-  }
-
-  release(): void {
-    if (this.#released) return
-    this.#semaphore.release(1)
-    this.#released = true
-  }
-
-  [dispose](): void {
-    this.release()
+    this.source.native.mutexUnlock(this.byteOffset)
   }
 }
 
 /** @internal */
-export class SharedSemaphore implements Semaphore {
-  readonly byteOffset: number
-  readonly #source: SyncSource
-  readonly #cell: Cell
-
-  constructor(source: SyncSource, byteOffset: number) {
-    this.#source = source
-    this.#cell = new Cell(source, byteOffset)
-    this.byteOffset = byteOffset
-  }
-
+export class SharedSemaphore extends Primitive implements Semaphore {
   /** Takes a permit if there is one, in JavaScript where the window allows. */
   #take(): boolean {
-    const words = this.#cell.words(true)
-    if (words === undefined) return this.#source.native.semaphoreTryAcquire(this.byteOffset)
-    const index = this.#cell.index
+    const words = this.cell.words(true)
+    if (words === undefined) return this.source.native.semaphoreTryAcquire(this.byteOffset)
+    const index = this.cell.index
     let count = Atomics.load(words, index)
     while (count > 0) {
       const seen = Atomics.compareExchange(words, index, count, count - 1)
@@ -204,7 +201,7 @@ export class SharedSemaphore implements Semaphore {
 
   acquire(timeoutMs?: number): Permit {
     const timeout = toTimeout(timeoutMs)
-    if (!this.#take()) this.#source.native.semaphoreAcquire(this.byteOffset, timeout)
+    if (!this.#take()) this.source.native.semaphoreAcquire(this.byteOffset, timeout)
     return new SemaphorePermit(this)
   }
 
@@ -214,7 +211,7 @@ export class SharedSemaphore implements Semaphore {
 
   async acquireAsync(timeoutMs?: number): Promise<Permit> {
     const timeout = toTimeout(timeoutMs)
-    if (!this.#take()) await this.#source.native.semaphoreAcquireAsync(this.byteOffset, timeout)
+    if (!this.#take()) await this.source.native.semaphoreAcquireAsync(this.byteOffset, timeout)
     return new SemaphorePermit(this)
   }
 
@@ -223,9 +220,9 @@ export class SharedSemaphore implements Semaphore {
     if (!Number.isInteger(count) || count < 1 || count > MAX_PERMITS) {
       throw outOfRange('count', `an integer >= 1 and <= ${MAX_PERMITS}`, count)
     }
-    const words = this.#cell.words(true)
-    if (words === undefined) return this.#source.native.semaphoreRelease(this.byteOffset, count)
-    const index = this.#cell.index
+    const words = this.cell.words(true)
+    if (words === undefined) return this.source.native.semaphoreRelease(this.byteOffset, count)
+    const index = this.cell.index
     let permits = Atomics.load(words, index)
     for (;;) {
       const next = Math.max(permits, 0) + count
@@ -237,12 +234,12 @@ export class SharedSemaphore implements Semaphore {
       permits = seen
     }
     // Sleepers count themselves in the second word before they sleep: wake only if one does.
-    if (Atomics.load(words, index + 1) !== 0) this.#source.native.atomicNotify(this.byteOffset, count)
+    if (Atomics.load(words, index + 1) !== 0) this.source.native.atomicNotify(this.byteOffset, count)
   }
 
   get value(): number {
-    const words = this.#cell.words(false)
-    if (words !== undefined) return Math.max(Atomics.load(words, this.#cell.index), 0)
-    return this.#source.native.semaphoreValue(this.byteOffset)
+    const words = this.cell.words(false)
+    if (words !== undefined) return Math.max(Atomics.load(words, this.cell.index), 0)
+    return this.source.native.semaphoreValue(this.byteOffset)
   }
 }

@@ -159,26 +159,36 @@ impl Error {
     }
 }
 
+impl Error {
+    /// Node's shape for an OS error: "ENOENT: no such file or directory, open '/x'".
+    fn write_os(
+        &self,
+        f: &mut fmt::Formatter<'_>,
+        source: &io::Error,
+        syscall: &str,
+        path: Option<&str>,
+    ) -> fmt::Result {
+        write!(
+            f,
+            "{}: {}, {syscall}",
+            self.code(),
+            crate::os::describe(source)
+        )?;
+        match path {
+            Some(path) => write!(f, " '{path}'"),
+            None => Ok(()),
+        }
+    }
+}
+
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            // The shape of Node's own: "ENOENT: no such file or directory, open '/x'".
             Error::Os {
                 source,
                 syscall,
                 path,
-            } => {
-                write!(
-                    f,
-                    "{}: {}, {syscall}",
-                    self.code(),
-                    crate::os::describe(source)
-                )?;
-                match path {
-                    Some(path) => write!(f, " '{path}'"),
-                    None => Ok(()),
-                }
-            }
+            } => self.write_os(f, source, syscall, path.as_deref()),
             Error::OutOfRange(message) | Error::InvalidArgument(message) => f.write_str(message),
             Error::Closed => f.write_str("The mapping is closed: open it again to use it"),
             Error::ReadOnly => f.write_str(
@@ -259,15 +269,7 @@ impl fmt::Display for Error {
                 path,
                 bytes,
             } => {
-                write!(
-                    f,
-                    "{}: {}, {syscall}",
-                    self.code(),
-                    crate::os::describe(source)
-                )?;
-                if let Some(path) = path {
-                    write!(f, " '{path}'")?;
-                }
+                self.write_os(f, source, syscall, path.as_deref())?;
                 write!(f, ": {}", crate::os::lock_limit_hint(*bytes))
             }
         }

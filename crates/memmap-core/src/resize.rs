@@ -138,6 +138,16 @@ impl Map {
         Ok(())
     }
 
+    /// The file's length now, and the length `len` bytes of mapping ask for (`offset + len`).
+    fn file_sizes(&self, file: &File, len: usize) -> Result<(u64, u64)> {
+        let new_size = self.file_end(len)?;
+        let old_size = file
+            .metadata()
+            .map_err(|e| Error::os(e, "fstat", self.path.as_deref()))?
+            .len();
+        Ok((old_size, new_size))
+    }
+
     /// Modes `'r+'`/`'w+'`: sets the file's length to `offset + len` and maps that much.
     ///
     /// The order keeps failures harmless: a file that grows is extended before the mapping
@@ -145,13 +155,9 @@ impl Map {
     /// shrunk (and the mapping grown back if the file cannot be cut).
     #[cfg(not(windows))]
     fn resize_writable(&mut self, file: &File, len: usize, detach: impl FnOnce()) -> Result<()> {
+        let (old_size, new_size) = self.file_sizes(file, len)?;
         let shown = self.path.clone();
         let name = shown.as_deref();
-        let new_size = self.file_end(len)?;
-        let old_size = file
-            .metadata()
-            .map_err(|e| Error::os(e, "fstat", name))?
-            .len();
         let old_len = self.len;
         if new_size >= old_size {
             file.set_len(new_size)
@@ -180,13 +186,9 @@ impl Map {
     /// Buffer is detached. Then: unmap, set the length, map again; on failure restore what it can.
     #[cfg(windows)]
     fn resize_writable(&mut self, file: &File, len: usize, detach: impl FnOnce()) -> Result<()> {
+        let (old_size, new_size) = self.file_sizes(file, len)?;
         let shown = self.path.clone();
         let name = shown.as_deref();
-        let new_size = self.file_end(len)?;
-        let old_size = file
-            .metadata()
-            .map_err(|e| Error::os(e, "fstat", name))?
-            .len();
         if new_size > old_size {
             file.set_len(new_size)
                 .map_err(|e| Error::os(e, "ftruncate", name))?;

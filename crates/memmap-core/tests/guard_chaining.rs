@@ -75,15 +75,20 @@ fn foreign_lost_page(dir: &tempfile::TempDir) -> (memmap2::Mmap, *const u8) {
     let file = fs::File::open(&path).unwrap();
     // SAFETY: the test reads the pages through a raw pointer only.
     let map = unsafe { memmap2::MmapOptions::new().map(&file) }.unwrap();
-    fs::OpenOptions::new()
-        .write(true)
-        .open(&path)
-        .unwrap()
-        .set_len(0)
-        .unwrap();
+    cut_to_zero(&path);
     // SAFETY: one page into a two-page mapping.
     let lost = unsafe { map.as_ptr().add(page_size()) };
     (map, lost)
+}
+
+/// Truncates the file at `path` to nothing, as another process would.
+fn cut_to_zero(path: &std::path::Path) {
+    fs::OpenOptions::new()
+        .write(true)
+        .open(path)
+        .unwrap()
+        .set_len(0)
+        .unwrap();
 }
 
 fn say(text: &str) {
@@ -110,19 +115,25 @@ fn a_fault_outside_our_mappings_kills_even_when_sigbus_was_ignored() {
         // SAFETY: raising a signal has no memory-safety preconditions.
         unsafe { libc::raise(libc::SIGBUS) };
         say("survived a sent SIGBUS");
-        let (_foreign, lost) = foreign_lost_page(&dir);
         // A fault cannot be ignored: without the guard the kernel kills the process here, and
         // returning from the handler would only run the faulting read again, forever.
-        // SAFETY: the address is mapped; reading it faults because its file is gone.
-        let byte = unsafe { lost.read_volatile() };
-        say(&format!(
-            "read {byte} from a lost page of a mapping that is not ours"
-        ));
-        std::process::exit(0);
+        touch_foreign_lost_page(&dir);
     }
     let (status, out) = in_child(NAME);
     assert!(out.contains("survived a sent SIGBUS"), "{out}");
     assert_eq!(status.signal(), Some(libc::SIGBUS), "{status:?}\n{out}");
+}
+
+/// Reads a lost page of a mapping the guard does not know (which should kill the process), and
+/// exits 0 if the read returns.
+fn touch_foreign_lost_page(dir: &tempfile::TempDir) -> ! {
+    let (_foreign, lost) = foreign_lost_page(dir);
+    // SAFETY: the address is mapped; reading it faults because its file is gone.
+    let byte = unsafe { lost.read_volatile() };
+    say(&format!(
+        "read {byte} from a lost page of a mapping that is not ours"
+    ));
+    std::process::exit(0);
 }
 
 /// The action our handler displaced, saved by `chaining_handler`'s installer.
@@ -168,24 +179,13 @@ fn a_chaining_handler_installed_after_ours_is_kept_and_faults_still_end_right() 
         // to it, and it back to ours, forever.
         let (_path2, _second) = guarded(&dir, "second.bin", 1);
         // Our mapping is still mended through the other handler.
-        fs::OpenOptions::new()
-            .write(true)
-            .open(&path)
-            .unwrap()
-            .set_len(0)
-            .unwrap();
+        cut_to_zero(&path);
         let mut byte = [0xff];
         first.read(2 * page_size() as u64, &mut byte);
         assert_eq!(byte[0], 0);
         assert!(first.lost_pages());
         say("mended through the other handler");
-        let (_foreign, lost) = foreign_lost_page(&dir);
-        // SAFETY: the address is mapped; reading it faults because its file is gone.
-        let byte = unsafe { lost.read_volatile() };
-        say(&format!(
-            "read {byte} from a lost page of a mapping that is not ours"
-        ));
-        std::process::exit(0);
+        touch_foreign_lost_page(&dir);
     }
     let (status, out) = in_child(NAME);
     assert!(out.contains("mended through the other handler"), "{out}");
