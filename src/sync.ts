@@ -99,10 +99,6 @@ class MutexHeld extends Grant implements Held {
 }
 
 class SemaphorePermit extends Grant implements Permit {
-  constructor(semaphore: SharedSemaphore) {
-    super(semaphore)
-  }
-
   release(): void {
     this.giveBack()
   }
