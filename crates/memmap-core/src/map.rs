@@ -279,11 +279,13 @@ impl Map {
         // thousands of live mappings then hold no descriptors. A writable one keeps its file
         // for `resize()`.
         // A few of them keep it until a Buffer is made over the pages, to read through it
-        // (io.rs).
+        // (io.rs; POSIX only: elsewhere it would only hold the file open).
         let (backing, reader) = if mode.is_shared() {
             (Backing::File(file), None)
-        } else {
+        } else if cfg!(unix) {
             (Backing::Path(path.to_path_buf()), Reader::keep(file))
+        } else {
+            (Backing::Path(path.to_path_buf()), None)
         };
         let mut map =
             Map::from_region(region, Kind::File, mode, Some(shown), offset, len, backing)?;
