@@ -216,7 +216,9 @@ const steps = [
       }
       if (!wordAt(at, 8)) throw new Error('mutex() accepted a bad offset')
       const word = model.readInt32LE(at)
-      const wait = typeof timeout === 'number' ? 0 : timeout
+      // Never a real wait: a scribbled word may name a live thread (pid 1, say), whose lock
+      // an unbounded lock() would wait on for ever. Any number means 0; other types must throw.
+      const wait = typeof timeout === 'number' || timeout === undefined ? 0 : timeout
       const [ok, held] = attempt(() => mu.lock(wait))
       if (m.closed) return
       if (ok) {
