@@ -106,6 +106,7 @@ test('a held mutex: lock(timeoutMs) throws ERR_MMAP_TIMEOUT, lockAsync waits wit
   t.is(mu.tryLock(), null)
   // Turns of the event loop while lockAsync waits (setImmediate, which no timer resolution
   // limits): a blocked loop would count none.
+  const pending = mu.lockAsync()
   let turns = 0
   let turning = true
   const turn = (): void => {
@@ -113,7 +114,6 @@ test('a held mutex: lock(timeoutMs) throws ERR_MMAP_TIMEOUT, lockAsync waits wit
     if (turning) setImmediate(turn)
   }
   turn()
-  const pending = mu.lockAsync()
   await new Promise((resolve) => setTimeout(resolve, 200))
   t.true(turns >= 20, `the event loop kept running while lockAsync waited (${turns} turns)`)
   holder.process.stdin!.write('go\n')

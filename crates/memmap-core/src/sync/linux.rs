@@ -50,3 +50,28 @@ pub(super) fn stamp_of(token: u32) -> Option<u32> {
     let start: u64 = after.split_whitespace().nth(19)?.parse().ok()?;
     Some((start as u32).max(1))
 }
+
+/// How far apart (in clock ticks, 1/100 s) two readings of one thread's start time may be.
+/// qemu-user answers a process's reads of its own `/proc/<pid>/stat` itself, with its own idea of
+/// the start time (one tick off, measured), while other processes read the kernel's. A thread id
+/// reused within a quarter of a second would need the whole id space (4,194,304 ids, or 32,768
+/// where `kernel.pid_max` is the old default) to wrap around in that time.
+const SAME_BIRTH_TICKS: u32 = 25;
+
+/// Whether two start times read for a thread id are the same thread's.
+pub(super) fn same_birth(now: u32, stamp: u32) -> bool {
+    now.wrapping_sub(stamp).min(stamp.wrapping_sub(now)) <= SAME_BIRTH_TICKS
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{me, same_birth, stamp_of};
+
+    #[test]
+    fn own_stamp_and_close_readings_match() {
+        let me = me();
+        assert_eq!(stamp_of(me.token), Some(me.stamp));
+        assert!(same_birth(1000, 1001) && same_birth(1001, 1000) && same_birth(u32::MAX, 3));
+        assert!(!same_birth(1000, 2000));
+    }
+}

@@ -70,7 +70,8 @@ pub fn me() -> Identity {
 /// Whether the thread `token` names, born at `stamp`, has ended. `stamp` 0 is unknown: then
 /// only whether the token still names a live thread is asked.
 pub(crate) fn ended(token: u32, stamp: u32) -> bool {
-    owner::gone(token) || (stamp != 0 && owner::stamp_of(token).is_some_and(|now| now != stamp))
+    owner::gone(token)
+        || (stamp != 0 && owner::stamp_of(token).is_some_and(|now| !owner::same_birth(now, stamp)))
 }
 
 /// The cheap half of [`ended`]: the token no longer names a live thread.

@@ -93,6 +93,12 @@ pub(super) fn gone(token: u32) -> bool {
     }
 }
 
+/// Whether two creation times read for a thread id are the same thread's (Windows reuses ids
+/// quickly, and answers every reader alike: exactly).
+pub(super) fn same_birth(now: u32, stamp: u32) -> bool {
+    now == stamp
+}
+
 /// The creation time of thread `token`, if it lives.
 pub(super) fn stamp_of(token: u32) -> Option<u32> {
     with_thread(token, created).ok().flatten()
