@@ -12,9 +12,19 @@ use rustix::process::{test_kill_process, Pid};
 
 use super::Identity;
 
-thread_local! {
-    static ME: Cell<Option<Identity>> = const { Cell::new(None) };
+// Android emulates thread locals, and clippy there asks for the `const` that is already here.
+#[allow(
+    clippy::missing_const_for_thread_local,
+    reason = "a false positive where thread locals are emulated"
+)]
+mod local {
+    use super::{Cell, Identity};
+
+    thread_local! {
+        pub(super) static ME: Cell<Option<Identity>> = const { Cell::new(None) };
+    }
 }
+use local::ME;
 
 /// The calling thread's identity.
 pub(super) fn me() -> Identity {
