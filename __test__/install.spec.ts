@@ -20,7 +20,10 @@ import {
 } from 'node:fs'
 import { delimiter, dirname, join } from 'node:path'
 
-import { nativeTarget, root, tempDir } from './helpers.js'
+import { emulator, nativeTarget, root, tempDir } from './helpers.js'
+
+// One npm or napi step; several times as long under an emulator, which runs npm's JavaScript too.
+const STEP_LIMIT = emulator ? 600_000 : 120_000
 
 const windows = process.platform === 'win32'
 const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
@@ -89,7 +92,7 @@ function run(command: 'node' | 'npm', args: string[], cwd: string): SpawnSyncRet
       : windows
         ? [join(bin, 'node.exe'), [npmCli(), ...args]]
         : [join(bin, 'npm'), args] // the symlink to npm-cli.js, whose `#!/usr/bin/env node` finds bin/node
-  return spawnSync(file, argv, { cwd, env, encoding: 'utf8', timeout: 120_000 })
+  return spawnSync(file, argv, { cwd, env, encoding: 'utf8', timeout: STEP_LIMIT })
 }
 
 function ok(result: SpawnSyncReturns<string>, what: string): string {
@@ -150,7 +153,7 @@ test.before(() => {
         '--skip-optional-publish',
         '--no-gh-release',
       ],
-      { cwd: stage, encoding: 'utf8', timeout: 120_000 },
+      { cwd: stage, encoding: 'utf8', timeout: STEP_LIMIT },
     ),
     'napi pre-publish',
   )
