@@ -18,6 +18,16 @@ const [mode, target, count, role] = process.argv.slice(2)
 const n = Number(count)
 /** The hand-off's flag word of process `who` (1 or 2). */
 const flag = (who) => 28 + 4 * who
+/** Spins until `done()`; a partner that never answers (its process died) ends this one too. */
+function spinUntil(done) {
+  const deadline = Date.now() + 60_000
+  for (let i = 0; !done(); i++) {
+    if ((i & 0xffff) === 0 && Date.now() > deadline) {
+      process.stderr.write('mutex-child: the other process stopped answering\n')
+      process.exit(1)
+    }
+  }
+}
 
 if (mode === 'lockfile') {
   const lockfile = createRequire(import.meta.url)('proper-lockfile')
@@ -72,7 +82,7 @@ if (mode === 'lockfile') {
     const other = 3 - me
     const latencies = new Float64Array(shared.buffer.buffer, shared.buffer.byteOffset + 64 + (me - 1) * n * 8, n)
     const handOver = (held) => {
-      while (a.load(flag(other)) !== 1) {}
+      spinUntil(() => a.load(flag(other)) === 1)
       a.store(flag(other), 0)
       a.store64(16, process.hrtime.bigint())
       held.unlock()
@@ -83,12 +93,12 @@ if (mode === 'lockfile') {
       a.store(28, 1)
       a.store(24, 1)
     } else {
-      while (a.load(24) !== 1) {}
+      spinUntil(() => a.load(24) === 1)
     }
     for (let round = 0; round < n; round++) {
       if (held) {
         handOver(held)
-        while (a.load(28) !== other) {}
+        spinUntil(() => a.load(28) === other)
       }
       a.store(flag(me), 1)
       held = mutex.lock()
