@@ -136,8 +136,22 @@ export class SharedMutex extends Primitive implements Mutex {
 
   lock(timeoutMs?: number): Held {
     const timeout = toTimeout(timeoutMs)
-    if (this.#take()) return new MutexHeld(this, false)
+    if (this.#take() || this.#watch()) return new MutexHeld(this, false)
     return new MutexHeld(this, this.source.native.mutexLock(this.byteOffset, timeout))
+  }
+
+  /**
+   * A held mutex is often let go within a microsecond (a short critical section on the other
+   * core): look a few hundred times before paying for the binding, and take it if it frees.
+   */
+  #watch(): boolean {
+    const words = this.cell.words(true)
+    if (words === undefined) return false
+    const index = this.cell.index
+    for (let look = 0; look < 256; look++) {
+      if (Atomics.load(words, index) === 0 && this.#take()) return true
+    }
+    return false
   }
 
   tryLock(): Held | null {

@@ -52,6 +52,8 @@ pub const WAITERS: u32 = 1 << 31;
 const TOKEN: u32 = !WAITERS;
 /// How long a mutex sleeper sleeps before it checks whether the holder still lives.
 pub const SLICE: Duration = Duration::from_millis(250);
+/// How long a contended `lock()` watches the word before it asks to be woken.
+const WATCH: Duration = Duration::from_micros(20);
 
 /// A thread as a lock word names it: a token (non-zero, below 2^31) and its birth stamp.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -131,11 +133,16 @@ impl Handle {
         who: Identity,
         timeout: Option<Duration>,
     ) -> Result<Locked> {
+        // Free: taken at once, under one look at the mapping.
+        if self.mutex_take(offset, 0, who.token, who)? {
+            return Ok(Locked { owner_died: false });
+        }
         let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
         // After a sleep others may sleep too: the lock is then taken with WAITERS set, so that
         // its unlock wakes the next one.
         let mut take = who.token;
         let mut asked = false;
+        let mut watched = false;
         let mut slept_out = false;
         loop {
             let (seen, stamp) = self.with(|map| {
@@ -174,6 +181,15 @@ impl Handle {
                     what: "lock",
                 });
             };
+            // Before asking to be woken, watch the word for a few microseconds: a holder in a
+            // short critical section on another core lets go within them, and a waiter that
+            // never set WAITERS costs that holder's unlock no system call.
+            if !watched {
+                watched = true;
+                if self.mutex_watch(offset, left.map_or(WATCH, |left| left.min(WATCH)))? {
+                    continue;
+                }
+            }
             let expected = seen | WAITERS;
             if seen & WAITERS == 0 && !self.mutex_cas(offset, seen, expected)? {
                 continue;
@@ -232,6 +248,27 @@ impl Handle {
     /// Whether the mutex at `offset` is held (a snapshot).
     pub fn mutex_locked(&self, offset: usize) -> Result<bool> {
         self.with(|map| Ok(map.pair(offset, false)?.0.load(SeqCst) != 0))
+    }
+
+    /// Watches the lock word at `offset` for at most `limit`, yielding the core between short
+    /// bursts of looks; `true` as soon as it reads 0 (free).
+    fn mutex_watch(&self, offset: usize, limit: Duration) -> Result<bool> {
+        self.with(|map| {
+            let (word, _) = map.pair(offset, false)?;
+            let started = Instant::now();
+            loop {
+                for _ in 0..64 {
+                    if word.load(SeqCst) == 0 {
+                        return Ok(true);
+                    }
+                    std::hint::spin_loop();
+                }
+                if started.elapsed() >= limit {
+                    return Ok(false);
+                }
+                std::thread::yield_now();
+            }
+        })
     }
 
     /// One compare-exchange on a lock word.
