@@ -142,24 +142,26 @@ test('a held mutex: lock(timeoutMs) throws ERR_MMAP_TIMEOUT, lockAsync waits wit
   m.close()
 })
 
+/**
+ * A program that adds 1 to the plain (not atomic) counter at byte 8 of shared memory `shared`,
+ * `rounds` times, each inside the mutex at byte 0: only the mutex makes the total exact.
+ */
+const counting = (shared: string, rounds: number): string => `
+  const s = memmap.openShared(${JSON.stringify(shared)})
+  const mu = s.mutex(0)
+  for (let i = 0; i < ${rounds}; i++) {
+    const held = mu.lock()
+    s.buffer.writeUInt32LE(s.buffer.readUInt32LE(8) + 1, 8)
+    held.unlock()
+  }
+  s.close()`
+
 test('4 processes × 20,000 critical sections on a plain counter count exactly, and each finishes', async (t) => {
   const shared = name(t)
   const m = createShared(shared, 4096)
-  const rounds = 20_000
-  const worker = `
-    const s = memmap.openShared(${JSON.stringify(shared)})
-    const mu = s.mutex(0)
-    const started = Date.now()
-    for (let i = 0; i < ${rounds}; i++) {
-      const held = mu.lock()
-      // Not atomic on purpose: only the mutex makes it exact.
-      s.buffer.writeUInt32LE(s.buffer.readUInt32LE(8) + 1, 8)
-      held.unlock()
-    }
-    console.log(Date.now() - started)`
-  const exits = await Promise.all([1, 2, 3, 4].map(() => spawnChild(worker).exit))
+  const exits = await Promise.all([1, 2, 3, 4].map(() => spawnChild(counting(shared, 20_000)).exit))
   for (const exit of exits) t.is(exit.status, 0, exit.stderr)
-  t.is(m.buffer.readUInt32LE(8), 4 * rounds)
+  t.is(m.buffer.readUInt32LE(8), 4 * 20_000)
   t.false(m.mutex(0).locked)
   m.close()
 })
@@ -326,21 +328,11 @@ test('mutexes and semaphores give the same answers where zero-copy Buffers are r
 test('4 worker threads × 20,000 critical sections on a plain counter count exactly', async (t) => {
   const shared = name(t)
   const m = createShared(shared, 4096)
-  const rounds = 20_000
-  const source = `
-    const memmap = require(${JSON.stringify(root)})
-    const s = memmap.openShared(${JSON.stringify(shared)})
-    const mu = s.mutex(0)
-    for (let i = 0; i < ${rounds}; i++) {
-      const held = mu.lock()
-      s.buffer.writeUInt32LE(s.buffer.readUInt32LE(8) + 1, 8)
-      held.unlock()
-    }
-    s.close()`
+  const source = `const memmap = require(${JSON.stringify(root)});\n${counting(shared, 20_000)}`
   const workers = [1, 2, 3, 4].map(() => new Worker(source, { eval: true }))
   const codes = await Promise.all(workers.map((worker) => new Promise((resolve) => worker.on('exit', resolve))))
   t.deepEqual(codes, [0, 0, 0, 0])
-  t.is(m.buffer.readUInt32LE(8), 4 * rounds)
+  t.is(m.buffer.readUInt32LE(8), 4 * 20_000)
   m.close()
 })
 

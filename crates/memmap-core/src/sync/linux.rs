@@ -4,7 +4,6 @@
 //! thread that held the lock. Robust futex lists would let the kernel mark a dead holder's lock,
 //! but a thread has only one list and the C library owns it.
 
-use std::cell::Cell;
 use std::fs;
 
 use rustix::io::Errno;
@@ -12,33 +11,13 @@ use rustix::process::{test_kill_process, Pid};
 
 use super::Identity;
 
-// Android emulates thread locals, and clippy there asks for the `const` that is already here.
-#[allow(
-    clippy::missing_const_for_thread_local,
-    reason = "a false positive where thread locals are emulated"
-)]
-mod local {
-    use super::{Cell, Identity};
-
-    thread_local! {
-        pub(super) static ME: Cell<Option<Identity>> = const { Cell::new(None) };
+/// The calling thread's identity, worked out (the caller keeps it: `super::me`).
+pub(super) fn identify() -> Identity {
+    let token = rustix::thread::gettid().as_raw_nonzero().get() as u32;
+    Identity {
+        token,
+        stamp: stamp_of(token).unwrap_or(0),
     }
-}
-use local::ME;
-
-/// The calling thread's identity.
-pub(super) fn me() -> Identity {
-    ME.with(|cell| {
-        cell.get().unwrap_or_else(|| {
-            let token = rustix::thread::gettid().as_raw_nonzero().get() as u32;
-            let me = Identity {
-                token,
-                stamp: stamp_of(token).unwrap_or(0),
-            };
-            cell.set(Some(me));
-            me
-        })
-    })
 }
 
 /// Whether no live thread has this id. A signal 0 to a thread id reaches its process (or says
@@ -75,7 +54,8 @@ pub(super) fn same_birth(now: u32, stamp: u32) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::{me, same_birth, stamp_of};
+    use super::super::me;
+    use super::{same_birth, stamp_of};
 
     #[test]
     fn own_stamp_and_close_readings_match() {

@@ -64,9 +64,30 @@ pub struct Identity {
     pub stamp: u32,
 }
 
-/// The calling thread's identity (computed once per thread).
+// Android and windows-gnu emulate thread locals, and clippy there asks for the `const` that is
+// already here.
+#[allow(
+    clippy::missing_const_for_thread_local,
+    reason = "a false positive where thread locals are emulated"
+)]
+mod local {
+    use super::Identity;
+    use std::cell::Cell;
+
+    thread_local! {
+        pub(super) static ME: Cell<Option<Identity>> = const { Cell::new(None) };
+    }
+}
+
+/// The calling thread's identity (worked out once per thread).
 pub fn me() -> Identity {
-    owner::me()
+    local::ME.with(|cell| {
+        cell.get().unwrap_or_else(|| {
+            let me = owner::identify();
+            cell.set(Some(me));
+            me
+        })
+    })
 }
 
 /// Whether the thread `token` names, born at `stamp`, has ended. `stamp` 0 is unknown: then

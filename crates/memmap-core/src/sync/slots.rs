@@ -7,7 +7,6 @@
 //! 0)` says `ESRCH`). The birth stamp is 0 (unknown): a process id reused while a lock stays held
 //! is not told apart from the holder, a gap that Linux and Windows do not have.
 
-use std::cell::Cell;
 use std::sync::Mutex;
 
 use rustix::io::Errno;
@@ -33,8 +32,6 @@ impl Drop for Slot {
 }
 
 thread_local! {
-    static ME: Cell<Option<Identity>> = const { Cell::new(None) };
-    static SLOT: Cell<Option<usize>> = const { Cell::new(None) };
     static OWNED: std::cell::RefCell<Option<Slot>> = const { std::cell::RefCell::new(None) };
 }
 
@@ -42,35 +39,29 @@ fn pid() -> u32 {
     getpid().as_raw_nonzero().get() as u32
 }
 
-/// The calling thread's identity.
-pub(super) fn me() -> Identity {
-    ME.with(|cell| {
-        cell.get().unwrap_or_else(|| {
-            let slot = {
-                let mut taken = TAKEN
-                    .lock()
-                    .unwrap_or_else(|poisoned| poisoned.into_inner());
-                if taken.is_empty() {
-                    taken.resize(SLOTS, false);
-                    taken[0] = true;
-                }
-                // The last slot is shared by any threads past 8,190: it is never seen as ended.
-                let free = taken.iter().position(|used| !used).unwrap_or(SLOTS - 1);
-                taken[free] = true;
-                free
-            };
-            if slot != SLOTS - 1 {
-                OWNED.with(|owned| *owned.borrow_mut() = Some(Slot(slot)));
-            }
-            SLOT.with(|cell| cell.set(Some(slot)));
-            let me = Identity {
-                token: ((pid() & 0x3_ffff) << 13) | slot as u32,
-                stamp: 0,
-            };
-            cell.set(Some(me));
-            me
-        })
-    })
+/// The calling thread's identity, worked out once per thread (the caller keeps it: `super::me`):
+/// takes a slot, given back when the thread ends.
+pub(super) fn identify() -> Identity {
+    let slot = {
+        let mut taken = TAKEN
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if taken.is_empty() {
+            taken.resize(SLOTS, false);
+            taken[0] = true;
+        }
+        // The last slot is shared by any threads past 8,190: it is never seen as ended.
+        let free = taken.iter().position(|used| !used).unwrap_or(SLOTS - 1);
+        taken[free] = true;
+        free
+    };
+    if slot != SLOTS - 1 {
+        OWNED.with(|owned| *owned.borrow_mut() = Some(Slot(slot)));
+    }
+    Identity {
+        token: ((pid() & 0x3_ffff) << 13) | slot as u32,
+        stamp: 0,
+    }
 }
 
 /// Whether the thread this token names has ended: its process is gone, or it is a thread of

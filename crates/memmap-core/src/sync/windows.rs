@@ -4,8 +4,6 @@
 //! and closed for each question: holding one would keep a dead thread's id from being reused,
 //! but also keep its kernel object alive in a process that may run for months.
 
-use std::cell::Cell;
-
 use windows_sys::Win32::Foundation::{
     CloseHandle, GetLastError, ERROR_INVALID_PARAMETER, FILETIME, HANDLE,
 };
@@ -19,37 +17,16 @@ use super::Identity;
 /// `GetExitCodeThread`'s answer for a thread that still runs.
 const STILL_ACTIVE: u32 = 259;
 
-// The initializer is `const` already; clippy for windows-gnu (whose thread locals are emulated)
-// asks for it anyway.
-#[allow(
-    clippy::missing_const_for_thread_local,
-    reason = "a false positive where thread locals are emulated"
-)]
-mod local {
-    use super::{Cell, Identity};
-
-    thread_local! {
-        pub(super) static ME: Cell<Option<Identity>> = const { Cell::new(None) };
+/// The calling thread's identity, worked out (the caller keeps it: `super::me`).
+pub(super) fn identify() -> Identity {
+    // SAFETY: no arguments; returns this thread's id.
+    let id = unsafe { GetCurrentThreadId() };
+    // SAFETY: the pseudo handle of this thread needs no closing.
+    let stamp = created(unsafe { GetCurrentThread() }).unwrap_or(0);
+    Identity {
+        token: (id >> 2).max(1),
+        stamp,
     }
-}
-use local::ME;
-
-/// The calling thread's identity.
-pub(super) fn me() -> Identity {
-    ME.with(|cell| {
-        cell.get().unwrap_or_else(|| {
-            // SAFETY: no arguments; returns this thread's id.
-            let id = unsafe { GetCurrentThreadId() };
-            // SAFETY: the pseudo handle of this thread needs no closing.
-            let stamp = created(unsafe { GetCurrentThread() }).unwrap_or(0);
-            let me = Identity {
-                token: (id >> 2).max(1),
-                stamp,
-            };
-            cell.set(Some(me));
-            me
-        })
-    })
 }
 
 /// A thread's creation time in milliseconds (low 32 bits, never 0).
