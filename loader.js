@@ -7,7 +7,8 @@
 //
 // Order: NAPI_RS_NATIVE_LIBRARY_PATH (a path, nothing else tried), then a local build next to
 // this file (`memmap.<target>.node`, as `npm run build` writes it), then the platform package
-// `memmap-<target>` that npm installed as an optional dependency. When nothing loads: one Error
+// `@memmap-js/memmap-<target>` that npm installed as an optional dependency (the name is
+// napi.packageName plus the target, as napi-rs's CLI publishes it). When nothing loads: one Error
 // naming what was detected, what was looked for, and how to fix it, with the load error as cause.
 
 const { closeSync, existsSync, openSync, readFileSync, readSync } = require('node:fs')
@@ -15,10 +16,12 @@ const { join, resolve } = require('node:path')
 
 /**
  * @type {{ name: string, version: string, repository: { url: string },
- *   napi: { binaryName?: string, targets: string[] } }}
+ *   napi: { binaryName?: string, packageName?: string, targets: string[] } }}
  */
 const manifest = require('./package.json')
 const binaryName = manifest.napi.binaryName ?? manifest.name
+/** The platform packages' common prefix: `@memmap-js/memmap`, so `@memmap-js/memmap-linux-x64-gnu`. */
+const packagePrefix = manifest.napi.packageName ?? manifest.name
 
 /**
  * The dynamic loader a Linux ELF executable asks for (its PT_INTERP), or null. It says which libc
@@ -157,7 +160,7 @@ function load() {
 
   const libc = detectLibc()
   const target = targetName(process.platform, process.arch, libc)
-  const packageName = `${manifest.name}-${target}`
+  const packageName = `${packagePrefix}-${target}`
   const errors = []
 
   const local = join(__dirname, `${binaryName}.${target}.node`)

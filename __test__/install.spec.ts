@@ -30,12 +30,16 @@ const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as
   name: string
   version: string
   files: string[]
+  napi: { packageName: string }
 }
 
 /** This machine's target, and the binary `npm run build` (or CI's artifact) put in the root for it. */
 const target = nativeTarget()
 const build = existsSync(join(root, `memmap.${target}.node`)) ? `memmap.${target}.node` : undefined
-const platformPackage = `${manifest.name}-${target}`
+/** Scoped, as napi-rs publishes it from napi.packageName: `@memmap-js/memmap-linux-x64-gnu`. */
+const platformPackage = `${manifest.napi.packageName}-${target}`
+/** Where npm installs it: node_modules/@memmap-js/memmap-<target>. */
+const platformDir = (project: string): string => join(project, 'node_modules', ...platformPackage.split('/'))
 
 /** npm's own entry script, run by the node on the restricted PATH. */
 function npmCli(): string {
@@ -107,6 +111,8 @@ const installed = join(work, 'installed')
 const omitted = join(work, 'omitted')
 let installOutput = ''
 let prePublished: { optionalDependencies?: Record<string, string> } = {}
+let publishCheck: SpawnSyncReturns<string> | undefined
+let platformTarball = ''
 
 test.before(() => {
   if (build === undefined) throw new Error(`no memmap.<target>.node in ${root}: run npm run build first`)
@@ -158,12 +164,22 @@ test.before(() => {
     'napi pre-publish',
   )
   prePublished = JSON.parse(readFileSync(join(stage, 'package.json'), 'utf8')) as typeof prePublished
+  // The publish job's next step: what napi wrote must pass the check that guards `npm publish`.
+  publishCheck = spawnSync(process.execPath, [join(root, 'scripts', 'check-publish.mjs'), stage], {
+    encoding: 'utf8',
+    timeout: STEP_LIMIT,
+  })
 
   // --ignore-scripts: packing must not run `prepare` (it would compile); with this PATH it could not.
-  ok(run('npm', ['pack', '--ignore-scripts', '--pack-destination', work], stage), 'npm pack (root)')
-  ok(run('npm', ['pack', '--ignore-scripts', '--pack-destination', work], join(stage, 'npm', target)), 'npm pack (platform)')
-  const rootTarball = join(work, `${manifest.name}-${manifest.version}.tgz`)
-  const platformTarball = join(work, `${platformPackage}-${manifest.version}.tgz`)
+  // npm names a scoped package's tarball without the `@` and with `-` for the `/`: --json says which.
+  const pack = (dir: string, what: string): string => {
+    const [{ filename }] = JSON.parse(ok(run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', work], dir), what)) as [
+      { filename: string },
+    ]
+    return join(work, filename)
+  }
+  const rootTarball = pack(stage, 'npm pack (root)')
+  platformTarball = pack(join(stage, 'npm', target), 'npm pack (platform)')
 
   const flags = ['install', '--offline', '--no-audit', '--no-fund']
   for (const project of [installed, omitted]) {
@@ -173,10 +189,20 @@ test.before(() => {
   ok(run('npm', [...flags, '--omit=optional', rootTarball], omitted), 'npm install --omit=optional')
 })
 
-test('the root napi pre-publish writes lists every platform package at the exact version', (t) => {
+test("napi pre-publish lists every scoped platform package in the root's optionalDependencies at the exact version", (t) => {
   const deps = prePublished.optionalDependencies ?? {}
-  t.deepEqual(Object.keys(deps).toSorted(), readdirSync(join(root, 'npm')).map((dir) => `${manifest.name}-${dir}`).toSorted())
+  t.deepEqual(
+    Object.keys(deps).toSorted(),
+    readdirSync(join(root, 'npm'))
+      .map((dir) => `@memmap-js/memmap-${dir}`)
+      .toSorted(),
+  )
   for (const [name, version] of Object.entries(deps)) t.is(version, manifest.version, name)
+  t.true(deps[platformPackage] !== undefined, platformPackage)
+})
+
+test('what napi pre-publish wrote passes scripts/check-publish.mjs, as the publish job requires', (t) => {
+  t.is(publishCheck?.status, 0, `${publishCheck?.stdout}${publishCheck?.stderr}`)
 })
 
 test('npm installs both tarballs offline with only node and npm on PATH, and builds nothing', (t) => {
@@ -185,7 +211,12 @@ test('npm installs both tarballs offline with only node and npm on PATH, and bui
   const memmap = join(installed, 'node_modules', manifest.name)
   // Exactly what was published: no binary, no build output appeared in the root package.
   t.false(readdirSync(memmap).some((name) => name.endsWith('.node') || name === 'target'))
-  t.deepEqual(readdirSync(join(installed, 'node_modules', platformPackage)).toSorted(), [build!, 'README.md', 'package.json'].toSorted())
+  // The scoped package, from its own tarball, in node_modules/@memmap-js/.
+  t.regex(platformTarball, /memmap-js-memmap-[\w-]+-\d[^/\\]*\.tgz$/)
+  t.deepEqual(readdirSync(join(installed, 'node_modules', '@memmap-js')), [platformPackage.split('/')[1]])
+  const installedManifest = JSON.parse(readFileSync(join(platformDir(installed), 'package.json'), 'utf8')) as { name: string; version: string }
+  t.like(installedManifest, { name: platformPackage, version: manifest.version })
+  t.deepEqual(readdirSync(platformDir(installed)).toSorted(), [build!, 'README.md', 'package.json'].toSorted())
 })
 
 /** Runs `source` with node in the installed project and parses the JSON it prints last. */
@@ -215,7 +246,8 @@ test('require() loads the platform package and maps a real file, read back both 
     `const memmap = require('memmap')\n${MAP_ONE_FILE}`,
   )
   t.like(result, { read: 10000, same: true, written: 42, closed: true })
-  t.true(result.binary.includes(join('node_modules', platformPackage)), result.binary)
+  // The binary that got loaded is the one in node_modules/@memmap-js/memmap-<target>, nothing else.
+  t.is(realpathSync(result.binary), realpathSync(join(platformDir(installed), build!)))
 })
 
 test('ESM import gives the same names as require()', (t) => {
@@ -272,7 +304,7 @@ test('a TypeScript consumer type-checks against the shipped index.d.ts', (t) => 
 })
 
 test('installed without its platform package, memmap fails with the clear error and the cause', (t) => {
-  t.false(existsSync(join(omitted, 'node_modules', platformPackage)))
+  t.false(existsSync(platformDir(omitted)))
   const error = inProject<{ code: string; message: string; packageName: string; cause: string }>(
     `try { require('memmap'); console.log('{}') } catch (e) {
        console.log(JSON.stringify({ code: e.code, message: e.message, packageName: e.packageName, cause: e.cause && e.cause.code }))

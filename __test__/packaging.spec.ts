@@ -7,7 +7,7 @@ import test from 'ava'
 import { parseTriple } from '@napi-rs/cli'
 import { load } from 'js-yaml'
 import { spawnSync } from 'node:child_process'
-import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 
 import { linuxLibc, nativeTarget, root, tempDir } from './helpers.js'
@@ -33,6 +33,10 @@ interface Manifest {
   version: string
   license: string
   repository: unknown
+  bugs?: unknown
+  homepage?: string
+  publishConfig?: Record<string, string>
+  optionalDependencies?: Record<string, string>
   engines: Record<string, string>
   main?: string
   files?: string[]
@@ -40,7 +44,7 @@ interface Manifest {
   cpu?: string[]
   libc?: string[]
   scripts?: Record<string, string>
-  napi?: { binaryName: string; targets: string[] }
+  napi?: { binaryName: string; packageName?: string; targets: string[] }
   gypfile?: boolean
 }
 
@@ -55,6 +59,13 @@ function scratch(): string {
   return dir
 }
 const targetName = (triple: string): string => parseTriple(triple).platformArchABI
+
+/**
+ * The npm scope the project owns, so that nobody else can take a platform package's name first.
+ * napi-rs names each platform package napi.packageName + '-' + the target.
+ */
+const SCOPE = '@memmap-js'
+const platformPackage = (target: string): string => `${SCOPE}/memmap-${target}`
 
 // ---- the workflow, read as data -------------------------------------------------------------
 
@@ -157,7 +168,7 @@ test('each npm/<target> package describes its platform and is at the root versio
     const dir = join(root, 'npm', target.platformArchABI)
     const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as Manifest
     const binary = `${manifest.napi?.binaryName}.${target.platformArchABI}.node`
-    t.is(pkg.name, `${manifest.name}-${target.platformArchABI}`, triple)
+    t.is(pkg.name, platformPackage(target.platformArchABI), triple)
     t.is(pkg.version, manifest.version, `${triple}: version`)
     t.is(pkg.main, binary, triple)
     t.deepEqual(pkg.files, [binary], triple)
@@ -168,10 +179,47 @@ test('each npm/<target> package describes its platform and is at the root versio
     t.deepEqual(pkg.engines, manifest.engines, triple)
     t.is(pkg.license, manifest.license, triple)
     t.deepEqual(pkg.repository, manifest.repository, triple)
+    t.deepEqual(pkg.bugs, manifest.bugs, triple)
+    t.is(pkg.homepage, manifest.homepage, triple)
+    // A scoped package is private unless published with public access; napi pre-publish runs a
+    // bare `npm publish` in each npm/<target>, so the manifest itself must say so.
+    t.deepEqual(pkg.publishConfig, { access: 'public' }, triple)
     t.is(pkg.scripts, undefined, triple)
     const readme = readFileSync(join(dir, 'README.md'), 'utf8')
     t.is(readme.trim().split('\n').length, 1, `${triple}: one-line README`)
     t.true(readme.includes(triple), triple)
+    t.true(readme.includes(pkg.name), `${triple}: README names the package`)
+  }
+})
+
+test('napi.packageName puts the platform packages under the scope, and bugs/homepage are set', (t) => {
+  t.is(manifest.napi?.packageName, `${SCOPE}/memmap`)
+  t.deepEqual(manifest.bugs, { url: 'https://github.com/memmap-js/memmap/issues' })
+  t.is(manifest.homepage, 'https://github.com/memmap-js/memmap#readme')
+  t.deepEqual(manifest.publishConfig, { access: 'public' })
+  // Committed without optionalDependencies: napi pre-publish writes them (see docs/install.md).
+  t.is(manifest.optionalDependencies, undefined)
+})
+
+test('napi create-npm-dirs makes the same directories and package names as npm/ holds', (t) => {
+  const dir = scratch()
+  writeFileSync(join(dir, 'package.json'), JSON.stringify(manifest))
+  const napi = spawnSync(process.execPath, [join(root, 'node_modules/@napi-rs/cli/dist/cli.js'), 'create-npm-dirs'], {
+    cwd: dir,
+    encoding: 'utf8',
+  })
+  t.is(napi.status, 0, napi.stderr)
+  t.deepEqual(readdirSync(join(dir, 'npm')).toSorted(), readdirSync(join(root, 'npm')).toSorted())
+  for (const target of readdirSync(join(dir, 'npm'))) {
+    const made = JSON.parse(readFileSync(join(dir, 'npm', target, 'package.json'), 'utf8')) as Manifest
+    const committed = JSON.parse(readFileSync(join(root, 'npm', target, 'package.json'), 'utf8')) as Manifest
+    t.is(made.name, platformPackage(target), target)
+    // Everything napi derives from the root agrees; only description and README are our own words.
+    for (const key of ['name', 'version', 'cpu', 'os', 'main', 'files', 'license', 'engines', 'repository', 'bugs', 'homepage', 'publishConfig'] as const) {
+      t.deepEqual(made[key], committed[key], `${target}: ${key}`)
+    }
+    // napi sets libc only for the abis gnu and musl; ours also says glibc for gnueabihf.
+    if (made.libc !== undefined || !target.endsWith('-gnueabihf')) t.deepEqual(made.libc, committed.libc, `${target}: libc`)
   }
 })
 
@@ -189,6 +237,87 @@ test("npm version's script (napi version) moves every npm/<target> package to th
     const pkg = JSON.parse(readFileSync(join(dir, 'npm', target, 'package.json'), 'utf8')) as Manifest
     t.is(pkg.version, '9.8.7-rc.1', target)
   }
+})
+
+// ---- the publish check ----------------------------------------------------------------------
+
+/** What napi pre-publish writes: every target's scoped package at exactly the root version. */
+const correctOptionalDependencies = (): Record<string, string> =>
+  Object.fromEntries(TARGETS.map((triple) => [platformPackage(targetName(triple)), manifest.version]))
+
+/**
+ * A copy of the root as the publish job has it (package.json with the given optionalDependencies,
+ * npm/ with a stand-in binary in each package, a stand-in for every `files` entry); never the
+ * real package.json.
+ */
+function publishStage(optionalDependencies: Record<string, string> | undefined, skipBinary?: string): string {
+  const dir = scratch()
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ ...manifest, optionalDependencies }, null, 2))
+  cpSync(join(root, 'npm'), join(dir, 'npm'), { recursive: true })
+  for (const target of readdirSync(join(dir, 'npm'))) {
+    if (target !== skipBinary) writeFileSync(join(dir, 'npm', target, `memmap.${target}.node`), 'a stand-in\n')
+  }
+  for (const entry of manifest.files ?? []) {
+    const glob = /^(.+)\/\*(\.[a-z.]+)$/.exec(entry)
+    const file = glob ? join(dir, glob[1], `stand-in${glob[2]}`) : join(dir, entry)
+    mkdirSync(dirname(file), { recursive: true })
+    writeFileSync(file, '')
+  }
+  return dir
+}
+
+function checkPublish(dir: string): { status: number | null; output: string } {
+  const child = spawnSync(process.execPath, [join(root, 'scripts/check-publish.mjs'), dir], { encoding: 'utf8' })
+  return { status: child.status, output: child.stdout + child.stderr }
+}
+
+test('check-publish refuses a root package.json without optionalDependencies, and says what to run', (t) => {
+  const { status, output } = checkPublish(publishStage(undefined))
+  t.is(status, 1, output)
+  t.true(output.includes('package.json has no optionalDependencies'), output)
+  t.true(output.includes('Run `npx napi pre-publish -t npm --no-gh-release` first'), output)
+})
+
+test('check-publish passes with exactly the twelve scoped platform packages at the root version', (t) => {
+  const { status, output } = checkPublish(publishStage(correctOptionalDependencies()))
+  t.is(status, 0, output)
+  t.regex(output, /is ready to publish/)
+})
+
+test('check-publish refuses unscoped names, ranges, a missing or extra package, and a missing binary', (t) => {
+  const correct = correctOptionalDependencies()
+  const [first, ...rest] = Object.keys(correct)
+  const unscoped = Object.fromEntries(Object.keys(correct).map((name) => [name.replace(`${SCOPE}/`, ''), manifest.version]))
+  const cases: [string, Record<string, string>, string | undefined, string][] = [
+    ['unscoped', unscoped, undefined, 'optionalDependencies lack @memmap-js/memmap-'],
+    ['a range', { ...correct, [first]: `^${manifest.version}` }, undefined, `want ${first}@^${manifest.version}, not exactly`],
+    ['one missing', Object.fromEntries(rest.map((name) => [name, manifest.version])), undefined, `optionalDependencies lack ${first}.`],
+    ['one extra', { ...correct, [platformPackage('linux-riscv64-gnu')]: manifest.version }, undefined, 'no target of napi.targets'],
+    ['no binary', correct, 'linux-arm64-musl', 'npm/linux-arm64-musl/memmap.linux-arm64-musl.node is missing'],
+  ]
+  for (const [what, deps, skipBinary, expected] of cases) {
+    const { status, output } = checkPublish(publishStage(deps, skipBinary))
+    t.is(status, 1, `${what}: ${output}`)
+    t.true(output.includes(expected), `${what}: ${output}`)
+    t.true(output.includes('npx napi '), `${what}: says what to run`)
+  }
+})
+
+test('a manual npm publish runs check-publish first (prepublishOnly) and refuses', (t) => {
+  t.is(manifest.scripts?.prepublishOnly, 'node scripts/check-publish.mjs')
+  const dir = publishStage(undefined)
+  mkdirSync(join(dir, 'scripts'))
+  copyFileSync(join(root, 'scripts/check-publish.mjs'), join(dir, 'scripts/check-publish.mjs'))
+  symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'), 'junction')
+  // --dry-run still runs prepublishOnly; nothing listens at the registry address, in case it got further.
+  const publish = spawnSync('npm', ['publish', '--dry-run', '--registry', 'http://127.0.0.1:9/'], {
+    cwd: dir,
+    encoding: 'utf8',
+    shell: process.platform === 'win32',
+  })
+  t.not(publish.status, 0)
+  t.true(publish.stdout.includes('> memmap@' + manifest.version + ' prepublishOnly'), publish.stdout)
+  t.true(publish.stderr.includes('Run `npx napi pre-publish -t npm --no-gh-release` first'), publish.stderr)
 })
 
 // ---- the root tarball -----------------------------------------------------------------------
@@ -336,7 +465,7 @@ test("the loader asks for napi-rs's package name on each target, musl told from 
     const { platform, platformArchABI } = parseTriple(triple)
     const outcome = outcomes[i]
     t.is(outcome.code, 'ERR_MMAP_NO_BINDING', triple)
-    t.is(outcome.packageName, `memmap-${platformArchABI}`, triple)
+    t.is(outcome.packageName, platformPackage(platformArchABI), triple)
     t.is(outcome.libc, platform !== 'linux' ? null : triple.includes('musl') ? 'musl' : 'glibc', triple)
     t.false(outcome.spawned ?? true, `${triple}: no child process`)
     t.false(outcome.reported ?? true, `${triple}: no diagnostic report`)
@@ -371,7 +500,7 @@ test('an unsupported platform is told so, with the targets there are and how to 
   t.is(outcome.code, 'ERR_MMAP_NO_BINDING')
   // The libc is read from this Node.js executable: a musl one, or one that is no ELF file at all
   // (another OS pretending to be Linux here), makes the loader assume musl.
-  t.is(outcome.packageName, `memmap-linux-riscv64-${linuxLibc() ?? 'musl'}`)
+  t.is(outcome.packageName, platformPackage(`linux-riscv64-${linuxLibc() ?? 'musl'}`))
   t.regex(message, /no prebuilt binary for linux riscv64/)
   t.false(message.includes('--omit=optional'), 'reinstalling would not help')
   t.true(message.includes('npm run build'))
@@ -402,7 +531,7 @@ test('NAPI_RS_NATIVE_LIBRARY_PATH comes first, then the local build next to the 
 test('an installed platform package that does not load, or is another version, is named with its reason', (t) => {
   const build = localBuild()
   const target = build.slice('memmap.'.length, -'.node'.length)
-  const name = `memmap-${target}`
+  const name = platformPackage(target)
   const files = (version: string, binary: string | Buffer) => ({
     [`node_modules/${name}/package.json`]: Buffer.from(JSON.stringify({ name, version, main: build })),
     [`node_modules/${name}/${build}`]: binary,
@@ -448,6 +577,17 @@ test('workflow: publish runs only for pushed v* tags, with provenance and withou
   t.regex(script, /napi artifacts/)
   t.regex(script, /napi pre-publish/)
   t.regex(script, /npm publish .*--ignore-scripts/)
+})
+
+test('workflow: publish runs check-publish after napi pre-publish and before npm publish', (t) => {
+  const runs = workflow.jobs.publish.steps.map((step) => step.run ?? '')
+  const at = (pattern: RegExp): number => runs.findIndex((run) => pattern.test(run))
+  const prePublish = at(/napi pre-publish/)
+  const check = at(/^node scripts\/check-publish\.mjs$/m)
+  const publish = at(/npm publish /)
+  t.true(prePublish >= 0 && check > prePublish && publish > check, JSON.stringify({ prePublish, check, publish }))
+  // The step that publishes the root does nothing else, so nothing can slip in after the check.
+  t.is(runs[publish].trim(), 'npm publish --access public --ignore-scripts')
 })
 
 test('workflow: every ${{ matrix.* }} names a matrix key, and every downloaded artifact is uploaded by a build', (t) => {
