@@ -58,6 +58,16 @@ pub enum Error {
         /// The size of the page-rounded range that was to be locked.
         bytes: usize,
     },
+    /// An OS error about a descriptor the caller handed in (no path is known), with what to do
+    /// about it: a descriptor that is not open, or not open for what the mode asks.
+    Descriptor {
+        /// `EBADF`, `EACCES`, ...
+        source: io::Error,
+        /// `dup`, `mmap`, ...
+        syscall: &'static str,
+        /// What the caller can do.
+        hint: &'static str,
+    },
     /// A mutex `lock()` or a semaphore `acquire()` that ran out of time (`ERR_MMAP_TIMEOUT`).
     Timeout {
         /// Where the mutex or semaphore is.
@@ -102,6 +112,7 @@ impl Error {
         match self {
             Error::Os { source, .. }
             | Error::LockLimit { source, .. }
+            | Error::Descriptor { source, .. }
             | Error::LostWrites { source, .. } => crate::os::errno_name(source),
             Error::OutOfRange(_) => "ERR_MMAP_OUT_OF_RANGE",
             Error::InvalidArgument(_) => "ERR_INVALID_ARG_VALUE",
@@ -121,6 +132,7 @@ impl Error {
         match self {
             Error::Os { source, .. }
             | Error::LockLimit { source, .. }
+            | Error::Descriptor { source, .. }
             | Error::LostWrites { source, .. } => source.raw_os_error().map(crate::os::uv_errno),
             Error::TooManyMappings { .. } => Some(crate::os::ENOMEM_ERRNO),
             _ => None,
@@ -130,7 +142,9 @@ impl Error {
     /// The system call that failed, for OS errors.
     pub fn syscall(&self) -> Option<&'static str> {
         match self {
-            Error::Os { syscall, .. } | Error::LockLimit { syscall, .. } => Some(syscall),
+            Error::Os { syscall, .. }
+            | Error::LockLimit { syscall, .. }
+            | Error::Descriptor { syscall, .. } => Some(syscall),
             Error::TooManyMappings { .. } => Some("mmap"),
             Error::LostWrites { .. } => Some("msync"),
             _ => None,
@@ -272,6 +286,14 @@ impl fmt::Display for Error {
                 self.write_os(f, source, syscall, path.as_deref())?;
                 write!(f, ": {}", crate::os::lock_limit_hint(*bytes))
             }
+            Error::Descriptor {
+                source,
+                syscall,
+                hint,
+            } => {
+                self.write_os(f, source, syscall, None)?;
+                write!(f, ": {hint}")
+            }
         }
     }
 }
@@ -281,6 +303,7 @@ impl std::error::Error for Error {
         match self {
             Error::Os { source, .. }
             | Error::LockLimit { source, .. }
+            | Error::Descriptor { source, .. }
             | Error::LostWrites { source, .. } => Some(source),
             _ => None,
         }

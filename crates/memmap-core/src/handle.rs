@@ -7,7 +7,7 @@
 //! while a clone lives, and a sleeper holds one) evict every registered sleeper before they
 //! let the old pages go.
 
-use std::sync::atomic::{AtomicI32, Ordering::SeqCst};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering::SeqCst};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;
 
@@ -30,6 +30,9 @@ pub struct Handle(Arc<Inner>);
 struct Inner {
     map: RwLock<Option<Map>>,
     sleepers: Sleepers,
+    /// Set by `close()` before it waits for the lock, so that long work holding the lock (a
+    /// search) can give up between steps instead of holding `close()` up.
+    closing: AtomicBool,
 }
 
 impl Handle {
@@ -38,6 +41,7 @@ impl Handle {
         Handle(Arc::new(Inner {
             map: RwLock::new(Some(map)),
             sleepers: Sleepers::default(),
+            closing: AtomicBool::new(false),
         }))
     }
 
@@ -66,6 +70,7 @@ impl Handle {
     /// Unmaps now, after waking every sleeper in [`Handle::wait`] (they fail with
     /// [`Error::Closed`]). Returns whether the mapping was still open. Idempotent.
     pub fn close(&self) -> bool {
+        self.0.closing.store(true, SeqCst);
         let mut guard = self.write();
         let map = guard.take();
         if map.is_some() {
@@ -74,6 +79,12 @@ impl Handle {
         drop(guard);
         // Unmapped here, outside the lock.
         map.is_some()
+    }
+
+    /// Whether [`Handle::close`] was called (it may still be waiting for the lock): work that
+    /// holds the lock for long asks this between steps and gives up.
+    pub fn closing(&self) -> bool {
+        self.0.closing.load(SeqCst)
     }
 
     /// Whether [`Handle::close`] ran.

@@ -171,6 +171,9 @@ pub(crate) enum Backing {
     Path(PathBuf),
     /// A writable file mapping: the open file, whose length `resize()` sets.
     File(fs::File),
+    /// A read-only mapping of a caller's descriptor (a duplicate of it): what `resize()` maps
+    /// again, and what copies may read through.
+    Descriptor(fs::File),
 }
 
 impl Map {
@@ -182,12 +185,7 @@ impl Map {
     pub fn open(path: &Path, options: &OpenOptions) -> Result<Map> {
         let shown = path.to_string_lossy().into_owned();
         let name = Some(shown.as_str());
-        let mode = options.mode;
-        if mode == Mode::Create && options.size.is_none() {
-            return Err(Error::InvalidArgument(
-                "mode 'w+' needs options.size, the new file's length in bytes".into(),
-            ));
-        }
+        check_size(options)?;
         // A directory is EISDIR before anything is mapped. POSIX says so itself when writing is
         // asked for, and a read-only open of one is caught by the fstat below; Windows would say
         // "access denied", so there it is checked first.
@@ -195,13 +193,48 @@ impl Map {
         if fs::metadata(path).is_ok_and(|meta| meta.is_dir()) {
             return Err(eisdir(name));
         }
-        let (file, created) = open_file(path, mode).map_err(|e| Error::os(e, "open", name))?;
+        let (file, created) =
+            open_file(path, options.mode).map_err(|e| Error::os(e, "open", name))?;
         // Whatever fails from here on leaves the file as it was: removed if this call created
         // it, its old length back if this call changed it (see `Undo`).
-        let mut undo = Undo {
-            path,
+        let undo = Undo {
+            path: Some(path),
             created,
             old_len: None,
+            file: None,
+        };
+        Map::map_file(file, Some(path), undo, options)
+    }
+
+    /// Maps the file open as `file`, a descriptor of the caller's that this mapping now owns
+    /// (see `descriptor.rs`, which duplicates one). As [`Map::open`], with no path: `'w+'`
+    /// empties the file and sets its length, and a descriptor not opened for what `mode` does
+    /// is `EACCES`.
+    pub fn open_descriptor(file: fs::File, options: &OpenOptions) -> Result<Map> {
+        check_size(options)?;
+        crate::descriptor::check_access(&file, options.mode)?;
+        let undo = Undo {
+            path: None,
+            created: false,
+            old_len: None,
+            file: None,
+        };
+        Map::map_file(file, None, undo, options)
+    }
+
+    /// The part of opening shared by paths and descriptors: `path` is `None` for a descriptor.
+    fn map_file(
+        file: fs::File,
+        path: Option<&Path>,
+        mut undo: Undo<'_>,
+        options: &OpenOptions,
+    ) -> Result<Map> {
+        let mode = options.mode;
+        let shown = path.map(|path| path.to_string_lossy().into_owned());
+        let name = shown.as_deref();
+        let what = match name {
+            Some(name) => format!("'{name}'"),
+            None => "the file".to_owned(),
         };
         let meta = file.metadata().map_err(|e| Error::os(e, "fstat", name))?;
         if meta.is_dir() {
@@ -218,13 +251,13 @@ impl Map {
         let offset = options.offset;
         if offset > file_len {
             return Err(Error::OutOfRange(format!(
-                "offset {offset} is past the end of '{shown}' ({file_len} bytes)"
+                "offset {offset} is past the end of {what} ({file_len} bytes)"
             )));
         }
         let length = options.length.unwrap_or(file_len - offset);
         if length > file_len - offset {
             return Err(Error::OutOfRange(format!(
-                "offset {offset} + length {length} is past the end of '{shown}' ({file_len} bytes)"
+                "offset {offset} + length {length} is past the end of {what} ({file_len} bytes)"
             )));
         }
         let len = usize::try_from(length)
@@ -235,6 +268,10 @@ impl Map {
         // here with the file unchanged.
         if file_len != old_len {
             undo.old_len = Some(old_len);
+            if path.is_none() {
+                // No path to open again: the length is put back through a copy of the descriptor.
+                undo.file = file.try_clone().ok();
+            }
             file.set_len(file_len)
                 .map_err(|e| Error::os(e, "ftruncate", name))?;
         }
@@ -280,15 +317,14 @@ impl Map {
         // for `resize()`.
         // A few of them keep it until a Buffer is made over the pages, to read through it
         // (io.rs; POSIX only: elsewhere it would only hold the file open).
-        let (backing, reader) = if mode.is_shared() {
-            (Backing::File(file), None)
-        } else if cfg!(unix) {
-            (Backing::Path(path.to_path_buf()), Reader::keep(file))
-        } else {
-            (Backing::Path(path.to_path_buf()), None)
+        // One mapped from a caller's descriptor keeps it: there is no path to open again.
+        let (backing, reader) = match path {
+            _ if mode.is_shared() => (Backing::File(file), None),
+            None => (Backing::Descriptor(file), None),
+            Some(path) if cfg!(unix) => (Backing::Path(path.to_path_buf()), Reader::keep(file)),
+            Some(path) => (Backing::Path(path.to_path_buf()), None),
         };
-        let mut map =
-            Map::from_region(region, Kind::File, mode, Some(shown), offset, len, backing)?;
+        let mut map = Map::from_region(region, Kind::File, mode, shown, offset, len, backing)?;
         map.io.reader = reader;
         map.apply(options.populate, options.lock)?;
         undo.disarm();
@@ -515,6 +551,7 @@ impl Map {
             (Backing::File(file), _) if self.kind == Kind::File => file,
             // Private pages equal the file until JavaScript writes one, through a Buffer.
             (_, Some(reader)) if !self.is_exposed() => &reader.0,
+            (Backing::Descriptor(file), _) if !self.is_exposed() => file,
             _ => return None,
         };
         if self.io.touched.load(Relaxed) && count < LARGE {
@@ -539,6 +576,18 @@ impl Map {
     /// Fails with [`Error::Truncated`] whenever the file is shorter than the mapped range: the
     /// lost pages' contents can no longer reach it.
     pub fn flush(&self, start: usize, end: usize) -> Result<()> {
+        self.write_back(start, end, true)
+    }
+
+    /// Starts writing `[start, end)` back to the file and returns at once (msync `MS_ASYNC`, or
+    /// `FlushViewOfFile` without `FlushFileBuffers`): nothing is durable yet, but the kernel
+    /// need not wait for memory pressure or its writeback timer. Fails as [`Map::flush`] does
+    /// on a file cut short under the mapping.
+    pub fn schedule_flush(&self, start: usize, end: usize) -> Result<()> {
+        self.write_back(start, end, false)
+    }
+
+    fn write_back(&self, start: usize, end: usize, durable: bool) -> Result<()> {
         self.check_range(start, end)?;
         let Some(region) = &self.region else {
             return Ok(());
@@ -554,9 +603,12 @@ impl Map {
         if start == end || !self.mode.is_shared() {
             return Ok(());
         }
-        region
-            .flush_range(start, end - start)
-            .map_err(|e| Error::os(e, "msync", self.path.as_deref()))
+        let flushed = if durable {
+            region.flush_range(start, end - start)
+        } else {
+            region.flush_async_range(start, end - start)
+        };
+        flushed.map_err(|e| Error::os(e, "msync", self.path.as_deref()))
     }
 
     /// Whether a touch found pages that the file lost under the mapping (they now read as zeros).
@@ -572,7 +624,9 @@ impl Map {
     fn check_not_truncated(&self) -> Result<()> {
         let mapped_end = self.offset + self.len as u64;
         let file_len = match &self.backing {
-            Backing::File(file) => Some(file.metadata().map(|meta| meta.len()).unwrap_or(0)),
+            Backing::File(file) | Backing::Descriptor(file) => {
+                Some(file.metadata().map(|meta| meta.len()).unwrap_or(0))
+            }
             Backing::Path(_) | Backing::None => None,
         };
         if self.lost_pages() || file_len.is_some_and(|len| len < mapped_end) {
@@ -594,6 +648,16 @@ impl Map {
         }
         Ok(())
     }
+}
+
+/// `'w+'` needs a size: checked before the file is touched.
+fn check_size(options: &OpenOptions) -> Result<()> {
+    if options.mode == Mode::Create && options.size.is_none() {
+        return Err(Error::InvalidArgument(
+            "mode 'w+' needs options.size, the new file's length in bytes".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// Opens `path` for `mode` without changing it ('w+' creates it if missing, but does not
@@ -627,9 +691,12 @@ fn zero_fill(file: &fs::File, len: u64) -> std::io::Result<()> {
 /// the open's own descriptor may have moved into the mapping by then). Best effort: the error
 /// being reported is the open's.
 struct Undo<'a> {
-    path: &'a Path,
+    /// `None` for a caller's descriptor, which this call never creates.
+    path: Option<&'a Path>,
     created: bool,
     old_len: Option<u64>,
+    /// A copy of a caller's descriptor, to put the old length back through.
+    file: Option<fs::File>,
 }
 
 impl Undo<'_> {
@@ -643,9 +710,13 @@ impl Undo<'_> {
 impl Drop for Undo<'_> {
     fn drop(&mut self) {
         if self.created {
-            let _ = fs::remove_file(self.path);
-        } else if let Some(len) = self.old_len {
-            if let Ok(file) = fs::OpenOptions::new().write(true).open(self.path) {
+            if let Some(path) = self.path {
+                let _ = fs::remove_file(path);
+            }
+        } else if let (Some(len), Some(file)) = (self.old_len, &self.file) {
+            let _ = file.set_len(len);
+        } else if let (Some(len), Some(path)) = (self.old_len, self.path) {
+            if let Ok(file) = fs::OpenOptions::new().write(true).open(path) {
                 let _ = file.set_len(len);
             }
         }

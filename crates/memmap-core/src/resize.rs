@@ -89,8 +89,16 @@ impl Map {
                 result
             }
             (Kind::File, Backing::Path(path)) => {
-                let result = self.resize_read_only(&path, len, detach);
+                let name = self.path.clone();
+                let result = File::open(&path)
+                    .map_err(|e| Error::os(e, "open", name.as_deref()))
+                    .and_then(|file| self.resize_read_only(&file, len, detach));
                 self.backing = Backing::Path(path);
+                result
+            }
+            (Kind::File, Backing::Descriptor(file)) => {
+                let result = self.resize_read_only(&file, len, detach);
+                self.backing = Backing::Descriptor(file);
                 result
             }
             (_, backing) => {
@@ -103,17 +111,12 @@ impl Map {
         }
     }
 
-    /// Mode `'r'`: maps `len` bytes of the file now at the path, if it holds them.
-    fn resize_read_only(
-        &mut self,
-        path: &std::path::Path,
-        len: usize,
-        detach: impl FnOnce(),
-    ) -> Result<()> {
+    /// Mode `'r'`: maps `len` bytes of `file` (the file now at the path, or the caller's
+    /// descriptor), if it holds them.
+    fn resize_read_only(&mut self, file: &File, len: usize, detach: impl FnOnce()) -> Result<()> {
         debug_assert_eq!(self.mode, Mode::Read);
         let shown = self.path.clone();
         let name = shown.as_deref();
-        let file = File::open(path).map_err(|e| Error::os(e, "open", name))?;
         let meta = file.metadata().map_err(|e| Error::os(e, "fstat", name))?;
         if meta.is_dir() {
             return Err(eisdir(name));
@@ -125,13 +128,13 @@ impl Map {
             .is_some_and(|end| end <= file_len);
         if !fits {
             return Err(Error::OutOfRange(format!(
-                "offset {} + length {len} is past the end of '{}' ({file_len} bytes)",
+                "offset {} + length {len} is past the end of {} ({file_len} bytes)",
                 self.offset,
-                name.unwrap_or_default()
+                name.map_or_else(|| "the file".to_owned(), |name| format!("'{name}'"))
             )));
         }
         let region =
-            map_file(&file, self.offset, len, self.mode).map_err(|e| Error::os(e, "mmap", name))?;
+            map_file(file, self.offset, len, self.mode).map_err(|e| Error::os(e, "mmap", name))?;
         detach();
         self.replace_region(region);
         self.len = len;

@@ -410,3 +410,76 @@ fn read_write_growth_refused_changes_nothing() {
     );
     assert_untouched(&path, &contents);
 }
+
+#[test]
+fn maps_a_callers_descriptor_and_keeps_its_own() {
+    use std::os::fd::AsRawFd;
+    let dir = tempfile::tempdir().unwrap();
+    let path = file_with(&dir, &pattern(10_000));
+    let file = fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&path)
+        .unwrap();
+    let copy = memmap_core::duplicate_descriptor(file.as_raw_fd()).unwrap();
+    drop(file); // the caller's descriptor: the mapping does not need it
+    let options = OpenOptions {
+        mode: Mode::ReadWrite,
+        offset: 3,
+        ..OpenOptions::default()
+    };
+    let map = Map::open_descriptor(copy, &options).unwrap();
+    assert_eq!(
+        (map.path(), map.len(), map.kind()),
+        (None, 9_997, Kind::File)
+    );
+    map.write(0, b"XYZ").unwrap();
+    map.flush(0, 3).unwrap();
+    assert_eq!(&fs::read(&path).unwrap()[3..6], b"XYZ");
+}
+
+#[test]
+fn a_descriptor_not_open_for_the_mode_is_eacces_and_a_closed_one_ebadf() {
+    use std::os::fd::AsRawFd;
+    let dir = tempfile::tempdir().unwrap();
+    let path = file_with(&dir, &pattern(100));
+    let read_only = fs::File::open(&path).unwrap();
+    let copy = memmap_core::duplicate_descriptor(read_only.as_raw_fd()).unwrap();
+    let options = OpenOptions {
+        mode: Mode::ReadWrite,
+        ..OpenOptions::default()
+    };
+    let error = Map::open_descriptor(copy, &options).unwrap_err();
+    assert_eq!(
+        (error.code(), error.syscall(), error.path()),
+        ("EACCES", Some("mmap"), None)
+    );
+    assert_eq!(error.errno(), Some(-libc::EACCES));
+    let error = memmap_core::duplicate_descriptor(read_only.as_raw_fd() + 1000).unwrap_err();
+    assert_eq!((error.code(), error.syscall()), ("EBADF", Some("dup")));
+    assert_eq!(
+        memmap_core::duplicate_descriptor(-1).unwrap_err().code(),
+        "EBADF"
+    );
+}
+
+#[test]
+fn w_plus_over_a_descriptor_empties_the_file_to_its_size() {
+    use std::os::fd::AsRawFd;
+    let dir = tempfile::tempdir().unwrap();
+    let path = file_with(&dir, &pattern(5000));
+    let file = fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&path)
+        .unwrap();
+    let copy = memmap_core::duplicate_descriptor(file.as_raw_fd()).unwrap();
+    let options = OpenOptions {
+        mode: Mode::Create,
+        size: Some(100),
+        ..OpenOptions::default()
+    };
+    let map = Map::open_descriptor(copy, &options).unwrap();
+    assert_eq!(bytes(&map), vec![0; 100]);
+    assert_eq!(fs::metadata(&path).unwrap().len(), 100);
+}

@@ -12,6 +12,7 @@
 pub mod control;
 mod enums;
 mod errors;
+mod search;
 mod shared;
 mod sync;
 mod views;
@@ -19,7 +20,7 @@ mod views;
 use std::cell::RefCell;
 use std::path::PathBuf;
 
-use memmap_core::{Error as CoreError, Handle, Map, OpenOptions};
+use memmap_core::{duplicate_descriptor, Error as CoreError, Handle, Map, OpenOptions};
 use napi::bindgen_prelude::{AsyncTask, Buffer, ToNapiValue, TypeName, Uint8Array};
 use napi::{sys, Env, Result, Task};
 use napi_derive::napi;
@@ -129,10 +130,18 @@ impl NativeMapping {
         })
     }
 
-    /// Makes `[start, end)` durable before returning.
+    /// Makes `[start, end)` durable before returning, or (`durable` false) only starts writing
+    /// it back.
     #[napi]
-    pub fn flush(&self, env: Env, start: f64, end: f64) -> Result<()> {
-        self.with(&env, |map| map.flush(index(start)?, index(end)?))
+    pub fn flush(&self, env: Env, start: f64, end: f64, durable: bool) -> Result<()> {
+        self.with(&env, |map| {
+            let (start, end) = (index(start)?, index(end)?);
+            if durable {
+                map.flush(start, end)
+            } else {
+                map.schedule_flush(start, end)
+            }
+        })
     }
 
     /// `flush` on a thread-pool thread.
@@ -248,6 +257,35 @@ pub fn open_sync(env: Env, path: Buffer, options: NativeOpenOptions) -> Result<N
         .and_then(|options| Map::open(&path_of(&path), &options))
         .map(NativeMapping::new)
         .map_err(|e| to_js(&env, e))
+}
+
+/// Maps the file open as the caller's descriptor `fd` (duplicated: the caller keeps its own).
+#[napi]
+pub fn open_descriptor_sync(
+    env: Env,
+    fd: i32,
+    options: NativeOpenOptions,
+) -> Result<NativeMapping> {
+    options_of(&options)
+        .and_then(|options| Map::open_descriptor(duplicate_descriptor(fd)?, &options))
+        .map(NativeMapping::new)
+        .map_err(|e| to_js(&env, e))
+}
+
+/// Maps the file open as `fd` on a thread-pool thread. The descriptor is duplicated before this
+/// returns, so the caller may close its own at once.
+#[napi(ts_return_type = "Promise<NativeMapping>")]
+pub fn open_descriptor(
+    env: Env,
+    fd: i32,
+    options: NativeOpenOptions,
+) -> Result<AsyncTask<Blocking<Map, NativeMapping>>> {
+    let request = options_of(&options);
+    let file = duplicate_descriptor(fd).map_err(|e| to_js(&env, e))?;
+    Ok(Blocking::spawn(
+        move || Map::open_descriptor(file, &request?),
+        NativeMapping::new,
+    ))
 }
 
 /// Maps a file on a thread-pool thread.

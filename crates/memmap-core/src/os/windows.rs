@@ -32,6 +32,7 @@ const NAMES: &[(i32, &str, i32, &str)] = &[
     // libuv v1.x, which Node.js uses, keeps EPERM here on purpose (libuv PR 3565 reverted the
     // remap to EACCES); only libuv's master branch says EACCES.
     (5, "EPERM", -4048, "operation not permitted"), // ERROR_ACCESS_DENIED
+    (6, "EBADF", -4083, "bad file descriptor"),     // ERROR_INVALID_HANDLE
     (8, "ENOMEM", -4057, "not enough memory"),      // ERROR_NOT_ENOUGH_MEMORY
     (14, "ENOMEM", -4057, "not enough memory"),     // ERROR_OUTOFMEMORY
     (32, "EBUSY", -4082, "resource busy or locked"), // ERROR_SHARING_VIOLATION

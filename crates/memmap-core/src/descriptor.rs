@@ -1,0 +1,156 @@
+//! Mapping a file the caller opened: `openSync(fd | FileHandle)`.
+//!
+//! The caller keeps its descriptor. The mapping keeps a duplicate of its own (a writable
+//! mapping for `resize()` and the truncation check, a read-only one to follow the file on
+//! `resize()`), so closing either never affects the other.
+//!
+//! Descriptors are Node.js's: a POSIX file descriptor, or on Windows a C runtime descriptor of
+//! the Node.js executable, which only its own `uv_get_osfhandle` can turn into a handle (this
+//! library's C runtime, if it has one, keeps a different table).
+//!
+//! # Safety
+//! A descriptor number from JavaScript may name anything or nothing. It is only ever passed to
+//! the calls that duplicate it (`fcntl(F_DUPFD_CLOEXEC)`, `DuplicateHandle`), which fail cleanly
+//! on a number that names nothing; what they return is a new descriptor that this module owns.
+
+use std::fs::File;
+use std::io;
+
+use crate::error::{Error, Result};
+use crate::map::Mode;
+
+const NOT_OPEN: &str = "the descriptor is not an open file (it was closed, or never opened)";
+
+/// Duplicates the caller's descriptor `fd` into a [`File`] of our own.
+#[cfg(unix)]
+pub fn duplicate(fd: i32) -> Result<File> {
+    use std::os::fd::FromRawFd;
+    if fd < 0 {
+        return Err(bad_descriptor());
+    }
+    // SAFETY: F_DUPFD_CLOEXEC only reads the descriptor table; a number that names no open
+    // descriptor fails with EBADF (see the module's safety paragraph).
+    let copy = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) };
+    if copy < 0 {
+        return Err(Error::Descriptor {
+            source: io::Error::last_os_error(),
+            syscall: "dup",
+            hint: NOT_OPEN,
+        });
+    }
+    // SAFETY: `copy` is a new descriptor that nothing else owns.
+    Ok(unsafe { File::from_raw_fd(copy) })
+}
+
+/// Duplicates the Node.js descriptor `fd` into a [`File`] of our own.
+#[cfg(windows)]
+pub fn duplicate(fd: i32) -> Result<File> {
+    use std::os::windows::io::FromRawHandle;
+    use windows_sys::Win32::Foundation::{
+        DuplicateHandle, DUPLICATE_SAME_ACCESS, HANDLE, INVALID_HANDLE_VALUE,
+    };
+    use windows_sys::Win32::System::LibraryLoader::{GetModuleHandleW, GetProcAddress};
+    use windows_sys::Win32::System::Threading::GetCurrentProcess;
+
+    type OsHandleOf = unsafe extern "C" fn(fd: i32) -> HANDLE;
+    // SAFETY: a null name asks for the executable's own module, which lives as long as the
+    // process; the name passed to GetProcAddress is a NUL-terminated string.
+    let found = unsafe {
+        GetProcAddress(
+            GetModuleHandleW(std::ptr::null()),
+            c"uv_get_osfhandle".as_ptr().cast(),
+        )
+    };
+    let Some(found) = found else {
+        return Err(Error::Unsupported(
+            "mapping a file descriptor needs the host's libuv (uv_get_osfhandle), which this \
+             process does not export: pass a path instead"
+                .into(),
+        ));
+    };
+    // SAFETY: libuv declares `uv_os_fd_t uv_get_osfhandle(int fd)`, and uv_os_fd_t is a HANDLE
+    // on Windows; the function returns INVALID_HANDLE_VALUE for a number that is not open.
+    let of: OsHandleOf = unsafe { std::mem::transmute(found) };
+    if fd < 0 {
+        return Err(bad_descriptor());
+    }
+    // SAFETY: see above; any int is a valid argument.
+    let handle = unsafe { of(fd) };
+    if handle == INVALID_HANDLE_VALUE || handle.is_null() {
+        return Err(bad_descriptor());
+    }
+    let mut copy: HANDLE = std::ptr::null_mut();
+    // SAFETY: both process handles are the current-process pseudo handle; `copy` is a live
+    // HANDLE for the call to fill. A stale `handle` fails with ERROR_INVALID_HANDLE.
+    let ok = unsafe {
+        DuplicateHandle(
+            GetCurrentProcess(),
+            handle,
+            GetCurrentProcess(),
+            &mut copy,
+            0,
+            0,
+            DUPLICATE_SAME_ACCESS,
+        )
+    };
+    if ok == 0 {
+        return Err(Error::Descriptor {
+            source: io::Error::last_os_error(),
+            syscall: "dup",
+            hint: NOT_OPEN,
+        });
+    }
+    // SAFETY: `copy` is a new handle that nothing else owns.
+    Ok(unsafe { File::from_raw_handle(copy) })
+}
+
+/// Fails unless `file` was opened for what `mode` does with it: reading always, writing for
+/// the shared modes. The OS would refuse at `mmap` or `ftruncate` with less telling errors.
+#[cfg(unix)]
+pub(crate) fn check_access(file: &File, mode: Mode) -> Result<()> {
+    use rustix::fs::OFlags;
+    let flags = rustix::fs::fcntl_getfl(file).map_err(|e| Error::Descriptor {
+        source: e.into(),
+        syscall: "fcntl",
+        hint: NOT_OPEN,
+    })?;
+    let access = flags & OFlags::RWMODE;
+    let readable = access != OFlags::WRONLY;
+    let writable = access != OFlags::RDONLY;
+    let hint = if !readable {
+        "the descriptor was opened write-only, and a mapping reads: open it with 'r' or 'r+'"
+    } else if mode.is_shared() && !writable {
+        "the descriptor was opened read-only, and mode 'r+'/'w+' writes through the mapping: \
+         open the file with 'r+', or map it with mode 'r'"
+    } else if mode.is_shared() && flags.contains(OFlags::APPEND) {
+        "the descriptor was opened for appending ('a'), which cannot write at any offset: open \
+         the file with 'r+'"
+    } else {
+        return Ok(());
+    };
+    Err(Error::Descriptor {
+        source: io::Error::from_raw_os_error(libc::EACCES),
+        syscall: "mmap",
+        hint,
+    })
+}
+
+/// Windows has no cheap question for a handle's access: a mapping the handle does not allow
+/// fails at `CreateFileMapping` with "access denied" (`EPERM`, as libuv names it).
+#[cfg(windows)]
+pub(crate) fn check_access(_: &File, _: Mode) -> Result<()> {
+    Ok(())
+}
+
+fn bad_descriptor() -> Error {
+    #[cfg(unix)]
+    let source = io::Error::from_raw_os_error(libc::EBADF);
+    // ERROR_INVALID_HANDLE: what libuv reports as EBADF.
+    #[cfg(windows)]
+    let source = io::Error::from_raw_os_error(6);
+    Error::Descriptor {
+        source,
+        syscall: "dup",
+        hint: NOT_OPEN,
+    }
+}
