@@ -290,3 +290,36 @@ for (const file of docFiles) {
     }
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Figures and links
+
+test('every benchmark figure in README.md and docs/*.md is the one benchmark/results.json gives', (t) => {
+  const result = spawnSync(process.execPath, [join(root, 'scripts', 'bench-figures.mjs'), '--check'], { encoding: 'utf8' })
+  t.is(result.status, 0, `${result.stderr}${result.stdout}`)
+})
+
+/** Whether `path` (relative to the root) is in the package, by package.json `files`. */
+function packaged(path: string, files: string[]): boolean {
+  return files.some((glob) => {
+    const regex = new RegExp(`^${glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replaceAll('*', '[^/]*')}(/.*)?$`)
+    return regex.test(path)
+  })
+}
+
+test('README.md links only to the web or to files in the package: npm shows it without docs/ or benchmark/', (t) => {
+  const { files } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { files: string[] }
+  const readme = readFileSync(join(root, 'README.md'), 'utf8')
+  const targets = [
+    ...[...readme.matchAll(/!?\[[^\]]*\]\(\s*<?([^)\s>]+)>?[^)]*\)/g)].map((m) => m[1]),
+    ...[...readme.matchAll(/^\s*\[[^\]]+\]:\s*<?(\S+?)>?(\s|$)/gm)].map((m) => m[1]),
+    ...[...readme.matchAll(/<(?:img|a)\s[^>]*(?:src|href)="([^"]+)"/g)].map((m) => m[1]),
+  ]
+  t.true(targets.length > 0, 'found no link at all: the pattern is wrong')
+  const dead = targets.filter((target) => {
+    if (/^([a-z][a-z0-9+.-]*:|#)/i.test(target)) return false // https:, mailto:, an anchor here
+    const path = decodeURI(target.split('#')[0]).replace(/^\.\//, '')
+    return !packaged(path, files)
+  })
+  t.deepEqual(dead, [], 'use https://github.com/memmap-js/memmap/blob/main/<path> (images: https://raw.githubusercontent.com/memmap-js/memmap/main/<path>)')
+})
