@@ -236,16 +236,21 @@ async function runBlock(block: Block): Promise<Outcome> {
       child.on('close', (code, sig) => resolve([code, sig])),
     )
     clearTimeout(timer)
-    // A process the block started and did not wait for is still in its process group.
+    // A process the block started and did not wait for is still in its process group. Helpers
+    // that end on their own when the block ends (tsx's esbuild service) get a moment to go.
     let strays = false
     if (!windows && !timedOut) {
-      try {
-        process.kill(-(child.pid as number), 0)
-        strays = true
-        killGroup()
-      } catch {
-        // the group is empty
+      const groupAlive = (): boolean => {
+        try {
+          process.kill(-(child.pid as number), 0)
+          return true
+        } catch {
+          return false
+        }
       }
+      for (let waited = 0; groupAlive() && waited < 2000; waited += 50) await new Promise((r) => setTimeout(r, 50))
+      strays = groupAlive()
+      if (strays) killGroup()
     }
     let shmLeft: string[]
     if (namespace) shmLeft = existsSync(shmAfter) ? readFileSync(shmAfter, 'utf8').split('\n').filter(Boolean) : []

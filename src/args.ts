@@ -124,7 +124,7 @@ export function toPath(path: unknown): Buffer {
     if (process.platform === 'win32' || bytes.length === 0) return toPath(bytes.toString())
     return bytes[0] === 0x2f ? bytes : Buffer.concat([Buffer.from(`${process.cwd()}/`), bytes])
   }
-  throw invalidType('path', 'of type string or an instance of Buffer or URL', path)
+  throw invalidType('path', 'of type string or number (a descriptor) or an instance of Buffer, URL or FileHandle', path)
 }
 
 export function toOpenOptions(options: unknown): native.NativeOpenOptions {
@@ -181,4 +181,48 @@ export function tooLarge(length: number): Coded<RangeError> {
     ),
     'ERR_MMAP_TOO_LARGE',
   )
+}
+
+/** A file descriptor from JavaScript: a number (as `fs` checks it) or a `FileHandle`'s; `undefined` for anything else. */
+export function toDescriptor(value: unknown): number | undefined {
+  if (typeof value === 'number') {
+    if (!Number.isInteger(value) || value < 0 || value > 0x7fffffff) throw outOfRange('fd', '>= 0 && <= 2147483647', value)
+    return value
+  }
+  if (isFileHandle(value)) return value.fd // -1 once closed: EBADF from the binding, as fs says
+  return undefined
+}
+
+/** `fs.promises.FileHandle` (whose class Node.js does not export). */
+function isFileHandle(value: unknown): value is { fd: number } {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as { fd?: unknown }).fd === 'number' &&
+    typeof (value as { getAsyncId?: unknown }).getAsyncId === 'function'
+  )
+}
+
+/** `Buffer#indexOf`'s value: a string's bytes in `encoding` (UTF-8 by default), the bytes of a Uint8Array, or one byte of a number. */
+export function toNeedle(value: unknown, encoding: unknown): Uint8Array {
+  if (typeof value === 'number') return Uint8Array.of((value >>> 0) & 0xff)
+  if (typeof value === 'string') {
+    if (encoding !== undefined && (typeof encoding !== 'string' || !Buffer.isEncoding(encoding))) {
+      throw coded(new TypeError(`Unknown encoding: ${String(encoding)}`), 'ERR_UNKNOWN_ENCODING')
+    }
+    return Buffer.from(value, (encoding ?? 'utf8') as BufferEncoding)
+  }
+  if (value instanceof Uint8Array) return value
+  throw invalidType('value', 'one of type number or string, or an instance of Buffer or Uint8Array', value)
+}
+
+/**
+ * `Buffer#indexOf`'s byte offset, coerced as it coerces (`null` is 0, `undefined` or `{}` search
+ * everything) and truncated; negative counts from the end, which the core applies. Not clamped
+ * to 32 bits, since a mapping reaches past 4 GiB.
+ */
+export function toSearchOffset(byteOffset: unknown, forward: boolean, length: number): number {
+  const at = Math.trunc(+(byteOffset as number))
+  if (Number.isNaN(at)) return forward ? 0 : length
+  return Math.max(-Number.MAX_SAFE_INTEGER, Math.min(Number.MAX_SAFE_INTEGER, at))
 }

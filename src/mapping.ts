@@ -1,28 +1,47 @@
 // The Mapping class and the functions that make one over a file or anonymous memory.
 
+import type { FileHandle } from 'node:fs/promises'
 import * as native from '../loader'
 import {
   coded,
   refused,
   toAdvice,
   toBytes,
+  toDescriptor,
   toFlag,
   toIndex,
+  toNeedle,
   toOpenOptions,
   toOptionsObject,
   toPath,
   toRange,
+  toSearchOffset,
   tooLarge,
 } from './args'
 import { SharedAtomics } from './atomics'
 import { maxViewLength, zeroCopy } from './constants'
 import { SharedMutex, SharedSemaphore, type SyncSource, toSyncOffset } from './sync'
-import type { Advice, AnonymousOptions, Kind, MappingAtomics, Mode, Mutex, OpenOptions, Residency, Semaphore } from './types'
+import { MappingReadStream } from './stream'
+import type {
+  Advice,
+  AnonymousOptions,
+  FlushOptions,
+  Kind,
+  MappingAtomics,
+  Mode,
+  Mutex,
+  OpenOptions,
+  ReadStreamOptions,
+  Residency,
+  SearchValue,
+  Semaphore,
+} from './types'
 import { Windows } from './window'
 
 /** @internal The token only this package's functions pass to `Mapping`'s constructor. */
 export const constructing = Symbol('memmap.constructing')
 const dispose: typeof Symbol.dispose = Symbol.dispose ?? Symbol.for('nodejs.dispose')
+const asyncDispose: typeof Symbol.asyncDispose = Symbol.asyncDispose ?? Symbol.for('nodejs.asyncDispose')
 
 /**
  * @internal What a mapping reports about itself, as the function that made it knows it: asking
@@ -45,6 +64,8 @@ export class Mapping {
   #atomics: SharedAtomics | undefined
   #windows: Windows | undefined
   #sync: SyncSource | undefined
+  /** Streams still reading: `close()` ends them with `ERR_MMAP_CLOSED`. */
+  #streams: Set<MappingReadStream> | undefined
   /** Whether `write()` and the writing atomics may go through the window (mode `'r'` may not). */
   readonly #writable: boolean
 
@@ -185,14 +206,69 @@ export class Mapping {
     return this.#native.write(from, at)
   }
 
-  /** Writes `[start, end)` back to the file; durable when it returns. */
-  flush(start?: number, end?: number): void {
-    this.#native.flush(...toRange(start, end, this.length))
+  /**
+   * Writes `[start, end)` back to the file; durable when it returns. With `{ durable: false }`
+   * it only starts the write-back and returns at once (`MS_ASYNC`).
+   */
+  flush(start?: number, end?: number, options?: FlushOptions): void {
+    const o = toOptionsObject(options)
+    const durable = o.durable === undefined ? true : toFlag(o.durable, 'options.durable')
+    this.#native.flush(...toRange(start, end, this.length), durable)
   }
 
   /** `flush()` off the JavaScript thread. */
   async flushAsync(start?: number, end?: number): Promise<void> {
     return this.#native.flushAsync(...toRange(start, end, this.length))
+  }
+
+  /**
+   * The first offset at or after `byteOffset` where `value` occurs, or -1, with `Buffer#indexOf`'s
+   * rules (a string's bytes in `encoding`, UTF-8 by default; a number is one byte; a negative
+   * offset counts from the end), over the whole mapping.
+   */
+  indexOf(value: SearchValue, byteOffset?: number | BufferEncoding, encoding?: BufferEncoding): number {
+    return this.#search(value, byteOffset, encoding, true)
+  }
+
+  /** The last offset at or before `byteOffset` where `value` occurs, or -1 (`Buffer#lastIndexOf`'s rules). */
+  lastIndexOf(value: SearchValue, byteOffset?: number | BufferEncoding, encoding?: BufferEncoding): number {
+    return this.#search(value, byteOffset, encoding, false)
+  }
+
+  /** `indexOf(...) !== -1`. */
+  includes(value: SearchValue, byteOffset?: number | BufferEncoding, encoding?: BufferEncoding): boolean {
+    return this.#search(value, byteOffset, encoding, true) !== -1
+  }
+
+  /** `indexOf()` off the JavaScript thread; `close()` ends it early with `ERR_MMAP_CLOSED`. */
+  async indexOfAsync(value: SearchValue, byteOffset?: number | BufferEncoding, encoding?: BufferEncoding): Promise<number> {
+    const [needle, from] = this.#needle(value, byteOffset, encoding, true)
+    return this.#native.indexOfAsync(needle, from, true)
+  }
+
+  #search(value: unknown, byteOffset: unknown, encoding: unknown, forward: boolean): number {
+    const [needle, from] = this.#needle(value, byteOffset, encoding, forward)
+    return this.#native.indexOf(needle, from, forward)
+  }
+
+  /** The needle's bytes and where the search starts; a string `byteOffset` is the encoding, as in `Buffer#indexOf`. */
+  #needle(value: unknown, byteOffset: unknown, encoding: unknown, forward: boolean): [Uint8Array, number] {
+    if (typeof byteOffset === 'string') [byteOffset, encoding] = [undefined, byteOffset]
+    return [toNeedle(value, encoding), toSearchOffset(byteOffset, forward, this.#length)]
+  }
+
+  /**
+   * A `Readable` of Buffers over `[start, end)` (default the whole mapping), `highWaterMark`
+   * bytes each (default 64 KiB): views of the pages, or copies where zero-copy Buffers are
+   * refused. Closing the mapping destroys it with `ERR_MMAP_CLOSED`.
+   */
+  createReadStream(options?: ReadStreamOptions): MappingReadStream {
+    if (this.#native.closed) throw this.#closedOr(new Error())
+    const streams = (this.#streams ??= new Set())
+    const stream = new MappingReadStream(this, options)
+    streams.add(stream)
+    stream.once('close', () => streams.delete(stream))
+    return stream
   }
 
   /** Tells the OS how `[start, end)` (rounded out to pages) will be used; `false` where it has no such advice. */
@@ -241,6 +317,7 @@ export class Mapping {
 
   /** Unmaps now; every Buffer over the mapping is detached (length 0). Idempotent. */
   close(): void {
+    if (this.#streams !== undefined) for (const stream of this.#streams) stream.abort()
     this.#buffer = undefined
     this.#windows?.forget()
     this.#native.close()
@@ -275,6 +352,18 @@ export class Mapping {
     this.close()
   }
 
+  /**
+   * `await using m = openSync(path, { mode: 'r+' })`: a writable file mapping is made durable
+   * (`flushAsync()`), then closed, even if the flush fails; any other mapping is just closed.
+   */
+  async [asyncDispose](): Promise<void> {
+    try {
+      if (!this.#native.closed && this.#made.kind === 'file' && this.#writable) await this.flushAsync()
+    } finally {
+      this.close()
+    }
+  }
+
   /** ERR_MMAP_CLOSED wins over any other complaint once the mapping is closed. */
   #closedOr(error: Error): Error {
     if (!this.#native.closed) return error
@@ -282,9 +371,17 @@ export class Mapping {
   }
 }
 
-/** Maps a file on the calling thread. */
-export function openSync(path: string | Buffer | URL, options?: OpenOptions): Mapping {
-  const bytes = toPath(path)
+/** What `openSync()`/`open()` map: a path (string, Buffer, `file:` URL) or an open file (a descriptor or a `FileHandle`). */
+export type FileSource = string | Buffer | URL | number | FileHandle
+
+/** Maps a file, or a file the caller opened (the mapping keeps a duplicate of the descriptor), on the calling thread. */
+export function openSync(file: FileSource, options?: OpenOptions): Mapping {
+  const fd = toDescriptor(file)
+  if (fd !== undefined) {
+    const request = toOpenOptions(options)
+    return new Mapping(constructing, native.openDescriptorSync(fd, request), descriptorMade(request))
+  }
+  const bytes = toPath(file)
   const request = toOpenOptions(options)
   return new Mapping(constructing, native.openSync(bytes, request), fileMade(bytes, request))
 }
@@ -294,9 +391,19 @@ function fileMade(path: Buffer, request: native.NativeOpenOptions): Made {
   return { kind: 'file', mode: request.mode, path, offset: request.offset }
 }
 
-/** Maps a file off the JavaScript thread. */
-export async function open(path: string | Buffer | URL, options?: OpenOptions): Promise<Mapping> {
-  const bytes = toPath(path)
+/** A mapping of a caller's descriptor has no path it could name. */
+function descriptorMade(request: native.NativeOpenOptions): Made {
+  return { kind: 'file', mode: request.mode, path: null, offset: request.offset }
+}
+
+/** `openSync()` off the JavaScript thread (a descriptor is duplicated before this returns). */
+export async function open(file: FileSource, options?: OpenOptions): Promise<Mapping> {
+  const fd = toDescriptor(file)
+  if (fd !== undefined) {
+    const request = toOpenOptions(options)
+    return new Mapping(constructing, await native.openDescriptor(fd, request), descriptorMade(request))
+  }
+  const bytes = toPath(file)
   const request = toOpenOptions(options)
   return new Mapping(constructing, await native.open(bytes, request), fileMade(bytes, request))
 }

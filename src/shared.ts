@@ -1,8 +1,10 @@
 // Named shared memory: the OS's own, by name. Names are checked in the core, once.
 
+import { randomBytes } from 'node:crypto'
 import * as native from '../loader'
 import { invalidType, outOfRange, toFlag, toIndex, toOptionsObject } from './args'
 import { constructing, Mapping } from './mapping'
+import type { CreateSharedOptions, OpenSharedOptions } from './types'
 
 /** The name's type; its form (`^[A-Za-z0-9][A-Za-z0-9._-]{0,29}$`) is the core's to check. */
 function toSharedName(name: unknown): string {
@@ -14,13 +16,37 @@ function toSharedName(name: unknown): string {
  * Opens the named shared memory object `name`, creating it with owner-only permissions if it
  * does not exist, grows it to at least `length` bytes (never shrinks it) and maps `length` bytes,
  * shared. With `exclusive: true` an existing name fails with `EEXIST`.
+ *
+ * Without a name, a new object with a unique name is made (always exclusively); the name is
+ * `m.path`, for `openShared()` in workers and children, and `unlinkShared(m.path)` when done.
  */
-export function createShared(name: string, length: number | bigint, options?: { exclusive?: boolean }): Mapping {
-  const checked = toSharedName(name)
+export function createShared(name: string, length: number | bigint, options?: CreateSharedOptions): Mapping
+export function createShared(length: number | bigint, options?: CreateSharedOptions): Mapping
+export function createShared(
+  nameOrLength: string | number | bigint,
+  lengthOrOptions?: number | bigint | CreateSharedOptions,
+  maybeOptions?: CreateSharedOptions,
+): Mapping {
+  const named = typeof nameOrLength !== 'number' && typeof nameOrLength !== 'bigint'
+  const checked = named ? toSharedName(nameOrLength) : undefined
+  const length = named ? lengthOrOptions : nameOrLength
+  const options = named ? maybeOptions : lengthOrOptions
   const bytes = toIndex(length, 'length')
   if (bytes === 0) throw outOfRange('length', `an integer >= 1 and <= ${Number.MAX_SAFE_INTEGER}`, length)
   const exclusive = toFlag(toOptionsObject(options).exclusive, 'options.exclusive')
-  return new Mapping(constructing, native.createShared(checked, bytes, exclusive))
+  if (checked !== undefined) return new Mapping(constructing, native.createShared(checked, bytes, exclusive))
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return new Mapping(constructing, native.createShared(uniqueName(), bytes, true))
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== 'EEXIST' || attempt === 7) throw error
+    }
+  }
+}
+
+/** A name no other process picks: this process's id and 64 random bits (24 characters at most). */
+function uniqueName(): string {
+  return `mm${process.pid.toString(36)}-${randomBytes(8).toString('hex')}`
 }
 
 /**
@@ -28,7 +54,7 @@ export function createShared(name: string, length: number | bigint, options?: { 
  * With `readOnly: true` the pages are private copy-on-write: a stray Buffer write stays in this
  * process, and `write()` and the atomics that write throw `ERR_MMAP_READ_ONLY`.
  */
-export function openShared(name: string, options?: { readOnly?: boolean }): Mapping {
+export function openShared(name: string, options?: OpenSharedOptions): Mapping {
   const checked = toSharedName(name)
   const readOnly = toFlag(toOptionsObject(options).readOnly, 'options.readOnly')
   return new Mapping(constructing, native.openShared(checked, readOnly))

@@ -36,6 +36,37 @@ export interface AnonymousOptions {
   lock?: boolean
 }
 
+/** Options of `createShared()`. */
+export interface CreateSharedOptions {
+  /** Fail with `EEXIST` if the name exists already, instead of opening it (default `false`). */
+  exclusive?: boolean
+}
+
+/** Options of `openShared()`. */
+export interface OpenSharedOptions {
+  /** Private copy-on-write pages: writes stay in this process; `write()` and the atomics that write throw `ERR_MMAP_READ_ONLY`. */
+  readOnly?: boolean
+}
+
+/** Options of `flush()`. */
+export interface FlushOptions {
+  /** `false`: start writing back and return at once (`MS_ASYNC`); nothing is durable yet. Default `true`. */
+  durable?: boolean
+}
+
+/** Options of `createReadStream()`. */
+export interface ReadStreamOptions {
+  /** First byte (default 0). */
+  start?: number
+  /** End of the range, exclusive (default: the mapping's length). */
+  end?: number
+  /** Bytes per chunk (default 64 KiB). */
+  highWaterMark?: number
+}
+
+/** What `indexOf()`, `lastIndexOf()` and `includes()` look for: bytes, a string's bytes, or one byte. */
+export type SearchValue = string | Uint8Array | number
+
 /** What `advise()` tells the OS about how a range will be used (the binding's string enum). */
 export type Advice = native.NativeAdvice
 
@@ -44,6 +75,9 @@ export interface Residency {
   pages: number
   resident: number
 }
+
+/** What `atomics.wait()` returns and `atomics.waitAsync()` resolves to, as `Atomics.wait` does. */
+export type WaitResult = 'ok' | 'not-equal' | 'timed-out'
 
 /**
  * Atomic operations on the mapped bytes, as JavaScript's `Atomics` on an `Int32Array` (32-bit
@@ -68,9 +102,9 @@ export interface MappingAtomics {
   add64(byteOffset: number, value: bigint): bigint
   compareExchange64(byteOffset: number, expected: bigint, replacement: bigint): bigint
   /** Blocks this thread while the Int32 at `byteOffset` is `expected`, until a `notify` from any process or `timeoutMs` (default `Infinity`). */
-  wait(byteOffset: number, expected: number, timeoutMs?: number): 'ok' | 'not-equal' | 'timed-out'
+  wait(byteOffset: number, expected: number, timeoutMs?: number): WaitResult
   /** `wait` without blocking: neither the event loop nor a thread-pool thread. Rejects with `ERR_MMAP_CLOSED` if the mapping is closed first. */
-  waitAsync(byteOffset: number, expected: number, timeoutMs?: number): Promise<'ok' | 'not-equal' | 'timed-out'>
+  waitAsync(byteOffset: number, expected: number, timeoutMs?: number): Promise<WaitResult>
   /** Wakes up to `count` (default: all) waiters on the Int32 at `byteOffset`, in every process; returns how many woke (0 on Windows, where waiters poll). */
   notify(byteOffset: number, count?: number): number
 }
@@ -120,4 +154,48 @@ export interface Semaphore {
 export interface Permit {
   release(): void
   [Symbol.dispose](): void
+}
+
+/**
+ * Every `code` that memmap gives errors of its own, from the package's ERR_MMAP_* codes to Node's
+ * codes for bad arguments (`TypeError`: ERR_INVALID_ARG_TYPE, ERR_ILLEGAL_CONSTRUCTOR;
+ * `RangeError`: ERR_OUT_OF_RANGE, ERR_MMAP_OUT_OF_RANGE; ERR_INVALID_ARG_VALUE either).
+ * ERR_MMAP_NO_BINDING comes from loading the package, when no binary fits the platform.
+ *
+ * An error from the OS carries its errno name instead, as `fs` errors do (`'ENOENT'`, `'EACCES'`,
+ * `'EEXIST'`, `'ENOMEM'`, ..., `'UNKNOWN'` when the OS code has none). Those names are the
+ * platform's and open-ended, so they are not listed here: {@link MemmapError}'s `code` is this
+ * union or any other string.
+ */
+export type MemmapErrorCode =
+  | 'ERR_MMAP_CLOSED'
+  | 'ERR_MMAP_DEADLOCK'
+  | 'ERR_MMAP_EXTERNAL_BUFFER_REFUSED'
+  | 'ERR_MMAP_NO_BINDING'
+  | 'ERR_MMAP_NOT_OWNER'
+  | 'ERR_MMAP_OUT_OF_RANGE'
+  | 'ERR_MMAP_READ_ONLY'
+  | 'ERR_MMAP_TIMEOUT'
+  | 'ERR_MMAP_TOO_LARGE'
+  | 'ERR_MMAP_TRUNCATED'
+  | 'ERR_MMAP_UNSUPPORTED'
+  | 'ERR_ILLEGAL_CONSTRUCTOR'
+  | 'ERR_INVALID_ARG_TYPE'
+  | 'ERR_INVALID_ARG_VALUE'
+  | 'ERR_OUT_OF_RANGE'
+
+/**
+ * What memmap throws or rejects with: an `Error`, `TypeError` or `RangeError` with a `code`, and
+ * for errors from the OS the `fs` fields too. Narrow a caught value with `err instanceof Error`
+ * and compare `code`; the `string & {}` keeps editors offering the listed codes.
+ */
+export interface MemmapError extends Error {
+  /** One of {@link MemmapErrorCode}, or an OS error's errno name (`'ENOENT'`, ...). */
+  code: MemmapErrorCode | (string & {})
+  /** OS errors: the negative error number, as libuv and `fs` report it. */
+  errno?: number
+  /** OS errors: the system call that failed (`'open'`, `'mmap'`, `'msync'`, ...). */
+  syscall?: string
+  /** The file's path or the shared memory name, where the error concerns one. */
+  path?: string
 }

@@ -1,0 +1,92 @@
+// createReadStream(): a Readable over a range of a mapping, of views where zero-copy Buffers are
+// allowed and of copies where they are refused. Closing the mapping destroys the stream with
+// ERR_MMAP_CLOSED, so no chunk still queued in it is delivered detached.
+
+import { Readable } from 'node:stream'
+import { coded, outOfRange, toIndex, toOptionsObject } from './args'
+import { zeroCopy } from './constants'
+import type { ReadStreamOptions } from './types'
+
+/** What a stream needs of its mapping. */
+export interface StreamSource {
+  readonly length: number
+  readonly closed: boolean
+  view(start: number, end: number): Buffer
+  read(target: Uint8Array, position: number): number
+}
+
+/** Views are cut from windows this large (or one chunk, if larger), not made one per chunk. */
+const WINDOW = 16 * 1024 * 1024
+
+export class MappingReadStream extends Readable {
+  readonly #source: StreamSource
+  readonly #end: number
+  readonly #chunk: number
+  #at: number
+  #window: Buffer | undefined
+  #windowStart = 0
+
+  constructor(source: StreamSource, options: ReadStreamOptions | undefined) {
+    const o = toOptionsObject(options)
+    const chunk = o.highWaterMark === undefined ? 64 * 1024 : toIndex(o.highWaterMark, 'options.highWaterMark')
+    if (chunk === 0) throw outOfRange('options.highWaterMark', `an integer >= 1 and <= ${Number.MAX_SAFE_INTEGER}`, 0)
+    const start = o.start === undefined ? 0 : toIndex(o.start, 'options.start')
+    const end = o.end === undefined ? source.length : Math.min(toIndex(o.end, 'options.end'), source.length)
+    if (start > end) throw outOfRange('options.start', `<= "end" (here: ${end})`, start)
+    super({ highWaterMark: chunk })
+    this.#source = source
+    this.#at = start
+    this.#end = end
+    this.#chunk = chunk
+  }
+
+  override _read(): void {
+    const source = this.#source
+    if (source.closed) {
+      this.destroy(closedError())
+      return
+    }
+    const end = Math.min(this.#end, source.length) // a resize may have shortened the mapping
+    if (this.#at >= end) {
+      this.push(null)
+      return
+    }
+    const to = Math.min(this.#at + this.#chunk, end)
+    let chunk: Buffer
+    try {
+      chunk = zeroCopy ? this.#viewOf(this.#at, to) : this.#copyOf(this.#at, to)
+    } catch (error) {
+      this.destroy(error as Error)
+      return
+    }
+    this.#at = to
+    this.push(chunk)
+  }
+
+  /** `[start, end)` cut from the current window, made anew when it does not cover the range (or was detached by a resize). */
+  #viewOf(start: number, end: number): Buffer {
+    const window = this.#window
+    if (window === undefined || window.byteLength === 0 || start < this.#windowStart || end > this.#windowStart + window.length) {
+      const to = Math.min(this.#end, this.#source.length, start + Math.max(WINDOW, this.#chunk))
+      this.#window = this.#source.view(start, to)
+      this.#windowStart = start
+    }
+    return (this.#window as Buffer).subarray(start - this.#windowStart, end - this.#windowStart)
+  }
+
+  #copyOf(start: number, end: number): Buffer {
+    const copy = Buffer.allocUnsafe(end - start)
+    const count = this.#source.read(copy, start)
+    return count === copy.length ? copy : copy.subarray(0, count)
+  }
+
+  /** Called by the mapping's `close()`: queued views are about to be detached. */
+  abort(): void {
+    this.#window = undefined
+    if (!this.destroyed && !this.readableEnded) this.destroy(closedError())
+  }
+}
+
+function closedError(): Error {
+  return coded(new Error('The mapping was closed while it was being read: open it again to read the rest'), 'ERR_MMAP_CLOSED')
+}
