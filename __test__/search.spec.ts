@@ -27,7 +27,7 @@ const offsets = fc.oneof(
 )
 
 /** The answer, or the code of what was thrown (an unknown encoding in the offset's place). */
-function outcome(f: () => unknown): unknown {
+function answer(f: () => unknown): unknown {
   try {
     return f()
   } catch (error) {
@@ -44,9 +44,9 @@ test('indexOf, lastIndexOf and includes give Buffer#indexOf\'s answers for any v
       try {
         const o = offset as number
         const label = JSON.stringify({ needle: typeof needle === 'object' ? [...needle] : needle, offset })
-        t.deepEqual(outcome(() => m.indexOf(needle, o)), outcome(() => bytes.indexOf(needle, o)), `indexOf ${label}`)
-        t.deepEqual(outcome(() => m.lastIndexOf(needle, o)), outcome(() => bytes.lastIndexOf(needle, o)), `lastIndexOf ${label}`)
-        t.deepEqual(outcome(() => m.includes(needle, o)), outcome(() => bytes.includes(needle, o)), `includes ${label}`)
+        t.deepEqual(answer(() => m.indexOf(needle, o)), answer(() => bytes.indexOf(needle, o)), `indexOf ${label}`)
+        t.deepEqual(answer(() => m.lastIndexOf(needle, o)), answer(() => bytes.lastIndexOf(needle, o)), `lastIndexOf ${label}`)
+        t.deepEqual(answer(() => m.includes(needle, o)), answer(() => bytes.includes(needle as string, o)), `includes ${label}`)
       } finally {
         m.close()
         rmSync(path)
