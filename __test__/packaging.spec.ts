@@ -336,6 +336,7 @@ test('the root tarball holds the facade, loader, types and docs, and nothing to 
     'LICENSE',
     'README.md',
     'binding.d.ts',
+    'index.d.mts',
     'index.d.ts',
     'index.js',
     'index.mjs',

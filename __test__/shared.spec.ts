@@ -424,3 +424,29 @@ testIf(linux, 'posix_fallocate reserves shared memory on Linux only')(
     t.deepEqual(lastJson(result), { grown: ['ENOSPC', 'posix_fallocate'], length: 4096, kept: 'kept', fresh: 'ENOSPC', left: 'ENOENT' })
   },
 )
+
+test('createShared(length) picks a unique owner-only name, shown as path, that a child can open', async (t) => {
+  const a = createShared(4096)
+  const b = createShared(4096, { exclusive: false })
+  t.teardown(() => {
+    a.close()
+    b.close()
+    unlinkShared(a.path as string)
+    unlinkShared(b.path as string)
+  })
+  t.is(a.kind, 'shared')
+  t.regex(a.path as string, /^[A-Za-z0-9][A-Za-z0-9._-]{0,29}$/)
+  t.not(a.path, b.path)
+  if (linux) t.is(statSync(`/dev/shm/${a.path}`).mode & 0o777, 0o600)
+  a.atomics.store(0, 1234)
+  const exit = await child(`
+    const m = memmap.openShared(${JSON.stringify(a.path)})
+    m.atomics.store(4, m.atomics.load(0) + 1)
+    m.close()
+  `)
+  ok(t, exit)
+  t.is(a.atomics.load(4), 1235)
+  t.throws(() => createShared(0), { code: 'ERR_OUT_OF_RANGE' })
+  t.throws(() => createShared(-1n), { code: 'ERR_OUT_OF_RANGE' })
+  t.throws(() => createShared(10, 'x' as never), { code: 'ERR_INVALID_ARG_TYPE' })
+})
