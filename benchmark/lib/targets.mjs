@@ -169,6 +169,10 @@ export function checkTargets(workloads) {
         }
       : { target: 'first view() in a process ≤ 100 µs', subject: '', measured: 'not measured', met: null },
   )
+  // #14: the search at least as fast as Buffer#indexOf over the same bytes already in memory.
+  const searched = find(workloads, 10, 'memmap indexOf, mapped once')
+  ratioRow('indexOf over 1 GiB ≤ 1.0× Buffer#indexOf on the in-heap copy', 1, searched, find(workloads, 10, 'in-heap Buffer#indexOf'))
+  ratioRow('indexOf over 1 GiB ≤ 1.0× fs chunks + Buffer#indexOf', 1, searched, find(workloads, 10, 'fs readSync 1 MiB chunks + Buffer#indexOf'))
   return rows
 }
 
