@@ -13,7 +13,7 @@
 import type * as native from '../loader'
 import { invalidType, outOfRange, toTimeout } from './args'
 import type { Mapping } from './mapping'
-import type { MappingAtomics } from './types'
+import type { MappingAtomics, WaitResult } from './types'
 import type { Windows } from './window'
 
 function toInt32(value: unknown, name: string): number {
@@ -172,12 +172,12 @@ export class SharedAtomics implements MappingAtomics {
     return this.#native.atomicCompareExchange64(at, from, to)
   }
 
-  wait(byteOffset: number, expected: number, timeoutMs?: number): 'ok' | 'not-equal' | 'timed-out' {
+  wait(byteOffset: number, expected: number, timeoutMs?: number): WaitResult {
     const at = this.#at(byteOffset, 4)
     return this.#native.atomicWait(at, toInt32(expected, 'expected'), toTimeout(timeoutMs))
   }
 
-  waitAsync(byteOffset: number, expected: number, timeoutMs?: number): Promise<'ok' | 'not-equal' | 'timed-out'> {
+  waitAsync(byteOffset: number, expected: number, timeoutMs?: number): Promise<WaitResult> {
     const at = this.#at(byteOffset, 4)
     return this.#native.atomicWaitAsync(at, toInt32(expected, 'expected'), toTimeout(timeoutMs))
   }

@@ -158,7 +158,7 @@ export interface Permit {
 
 /**
  * Every `code` that memmap gives errors of its own, from the package's ERR_MMAP_* codes to Node's
- * codes for bad arguments (`TypeError`: ERR_INVALID_ARG_TYPE, ERR_ILLEGAL_CONSTRUCTOR;
+ * codes for bad arguments (`TypeError`: ERR_INVALID_ARG_TYPE, ERR_UNKNOWN_ENCODING, ERR_ILLEGAL_CONSTRUCTOR;
  * `RangeError`: ERR_OUT_OF_RANGE, ERR_MMAP_OUT_OF_RANGE; ERR_INVALID_ARG_VALUE either).
  * ERR_MMAP_NO_BINDING comes from loading the package, when no binary fits the platform.
  *
@@ -183,6 +183,7 @@ export type MemmapErrorCode =
   | 'ERR_INVALID_ARG_TYPE'
   | 'ERR_INVALID_ARG_VALUE'
   | 'ERR_OUT_OF_RANGE'
+  | 'ERR_UNKNOWN_ENCODING'
 
 /**
  * What memmap throws or rejects with: an `Error`, `TypeError` or `RangeError` with a `code`, and
