@@ -19,8 +19,11 @@ import { emulator, nativeTarget, root, tempDir, testIf } from './helpers.js'
 // Declarations are the same on every platform; under wine or qemu tsc only takes minutes longer.
 const native = testIf(emulator === null, 'the types do not depend on the platform, and tsc is slow under an emulator')
 
-/** The binary this machine's build made: the copied package has none, as the packed one has none. */
-const env = { ...process.env, NAPI_RS_NATIVE_LIBRARY_PATH: join(root, `memmap.${nativeTarget()}.node`) }
+/** The binary this machine's build made (or the one already chosen): the packed package has none. */
+const env = {
+  ...process.env,
+  NAPI_RS_NATIVE_LIBRARY_PATH: process.env.NAPI_RS_NATIVE_LIBRARY_PATH ?? join(root, `memmap.${nativeTarget()}.node`),
+}
 
 let made: string | undefined
 /** The consumer project, made once: the files `npm pack` would put in the tarball, and @types/node. */
