@@ -273,8 +273,8 @@ test('a TypeScript consumer type-checks against the shipped index.d.ts', (t) => 
     m.close()
     export const later: Promise<Mapping> = open('data.bin')
     // The types are real, not any: each of these must be an error.
-    // @ts-expect-error a number is not a path
-    openSync(42)
+    // @ts-expect-error a boolean is neither a path nor a descriptor (a number is a descriptor now)
+    openSync(true)
     // @ts-expect-error 'a' is not a mode
     openSync('data.bin', { mode: 'a' })
     // @ts-expect-error kind is read-only
