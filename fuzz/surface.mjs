@@ -6,7 +6,7 @@
 //   node fuzz/surface.mjs [--seed N] [--runs N]
 // It prints one JSON line: { seed, runs, failures }.
 
-import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs'
+import { closeSync, constants, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import fc from 'fast-check'
@@ -268,12 +268,80 @@ const steps = [
       run: () => {
         const [created, a] = attempt(() => memmap.createShared(name, length, o))
         if (created) {
-          if (a.length !== Number(length) || a.kind !== 'shared') throw new Error('createShared gave a wrong mapping')
+          // A number or bigint in the name's place is createShared(length, options): a new unique name.
+          const unnamed = typeof name === 'number' || typeof name === 'bigint'
+          if (unnamed) memmap.unlinkShared(a.path)
+          if (a.length !== Number(unnamed ? name : length) || a.kind !== 'shared') throw new Error('createShared gave a wrong mapping')
           a.close()
         }
         const [opened, b] = attempt(() => memmap.openShared(name, o))
         if (opened) b.close()
         attempt(() => memmap.unlinkShared(name))
+      } })),
+  // Searches: Buffer#indexOf's answers on the model, or its error's code (ERR_MMAP_CLOSED once closed).
+  fc.tuple(fc.constantFrom('indexOf', 'lastIndexOf', 'includes'), fc.oneof(bytes, fc.string({ maxLength: 3 }), fc.integer({ min: -300, max: 300 })), fc.oneof(index, fc.constantFrom('utf8', 'hex', 'latin1', 'nope')))
+    .map(([method, value, offset]) => ({ name: `${method}(${show(value?.constructor?.name ?? value)}, ${show(offset)})`,
+      run: ({ m, model }) => {
+        const [ok, got] = attempt(() => m[method](value, offset))
+        if (m.closed) {
+          // Refused: ERR_MMAP_CLOSED, or the argument's own error, which is checked first.
+          if (ok) throw new Error(`${method} after close answered ${got}`)
+          return
+        }
+        let expected
+        try {
+          expected = model[method](value, typeof offset === 'bigint' ? Number(offset) : offset)
+        } catch (error) {
+          // Buffer's own refusals (an uncoded TypeError for a symbol offset included) must be refusals here too.
+          if (ok) throw new Error(`${method} accepted what Buffer refuses: ${error.message}`)
+          return
+        }
+        if (!ok) throw new Error(`${method} refused what Buffer accepts: ${got.code}`)
+        if (got !== expected) throw new Error(`${method} gave ${got}, Buffer ${expected}`)
+      } })),
+  fc.tuple(fc.constant('flush'), index, index, fc.oneof(fc.record({ durable: fc.oneof(fc.boolean(), weird) }, { requiredKeys: [] }), weird))
+    .map(([, s, e, o]) => ({ name: `flush(${show(s)}, ${show(e)}, ${show(o)})`,
+      run: ({ m }) => {
+        const [ok] = attempt(() => m.flush(s, e, o))
+        if (ok && o !== undefined && (typeof o !== 'object' || o === null)) throw new Error('flush accepted bad options')
+      } })),
+  // A stream over the mapping: made, one chunk read synchronously, then dropped or left to close().
+  fc.tuple(fc.constant('createReadStream'), fc.oneof(fc.record({ start: index, end: index, highWaterMark: index }, { requiredKeys: [] }), weird), fc.boolean())
+    .map(([, o, keep]) => ({ name: `createReadStream(${show(o)})${keep ? ' kept' : ''}`,
+      run: ({ m, model }) => {
+        const [ok, stream] = attempt(() => m.createReadStream(o))
+        if (!ok) return
+        stream.on('error', () => {})
+        const chunk = stream.read()
+        if (chunk !== null && !m.closed) {
+          const start = o?.start === undefined ? 0 : Number(o.start)
+          if (!chunk.equals(model.subarray(start, start + chunk.length))) throw new Error('stream chunk differs from the model')
+        }
+        if (!keep) stream.destroy()
+      } })),
+  // A descriptor of the fixture, opened with some flags, mapped with some options, then closed.
+  fc.tuple(fc.constant('openSync(fd)'), fc.constantFrom('r', 'r+', 'a', 'w'), options).map(([, flags, o]) => ({ name: `openSync(fd ${flags}, ${show(o)})`,
+    run: () => {
+      const fd = openSync(file, flags === 'w' ? constants.O_WRONLY : flags)
+      try {
+        const [ok, other] = attempt(() => memmap.openSync(fd, o))
+        if (ok) {
+          if (other.path !== null) throw new Error('a descriptor mapping named a path')
+          other.close()
+        }
+      } finally {
+        closeSync(fd)
+      }
+    } })),
+  // Numbers only: a string in the first place is a name (the step above).
+  fc.tuple(fc.constant('createShared(length)'), fc.oneof(fc.integer({ min: -10, max: 3 * 4096 }), fc.double(), fc.bigInt({ min: -(2n ** 64n), max: 2n ** 64n }), fc.constantFrom(NaN, Infinity, 2 ** 53)), fc.oneof(fc.record({ exclusive: fc.oneof(fc.boolean(), weird) }, { requiredKeys: [] }), weird))
+    .map(([, length, o]) => ({ name: `createShared(${show(length)}, ${show(o)})`,
+      run: () => {
+        const [ok, a] = attempt(() => memmap.createShared(length, o))
+        if (!ok) return
+        memmap.unlinkShared(a.path)
+        if (a.length !== Number(length) || a.kind !== 'shared') throw new Error('createShared(length) gave a wrong mapping')
+        a.close()
       } })),
   fc.constant({ name: 'buffer', run: ({ m, model }) => {
     const [ok, b] = attempt(() => m.buffer)
@@ -334,7 +402,17 @@ for (const [p, o, s, e] of asyncCases) {
     await m.flushAsync(s, e).catch((error) => {
       if (!CODE.test(error?.code)) throw error
     })
-    m.close()
+    const reference = m.closed || !m.zeroCopy ? null : Buffer.from(m.view())
+    const needle = Buffer.from([0x1f, 0x3e])
+    const found = await m.indexOfAsync(needle, s).catch((error) => {
+      if (!CODE.test(error?.code)) throw error
+      return error
+    })
+    if (reference && typeof s === 'number' && typeof found === 'number' && found !== reference.indexOf(needle, s)) {
+      throw new Error(`indexOfAsync gave ${found}`)
+    }
+    await m[Symbol.asyncDispose]()
+    if (!m.closed) throw new Error('asyncDispose left the mapping open')
   } catch (error) {
     if (!(error instanceof Error) || !CODE.test(error.code ?? '')) failures.push(`async: ${error?.stack ?? error}`)
   }

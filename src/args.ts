@@ -222,7 +222,9 @@ export function toNeedle(value: unknown, encoding: unknown): Uint8Array {
  * to 32 bits, since a mapping reaches past 4 GiB.
  */
 export function toSearchOffset(byteOffset: unknown, forward: boolean, length: number): number {
-  const at = Math.trunc(+(byteOffset as number))
+  // A bigint is taken as the number it is, as offsets are elsewhere here (Buffer's `+` would throw an uncoded TypeError).
+  if (typeof byteOffset === 'symbol') throw invalidType('byteOffset', 'of type number', byteOffset)
+  const at = Math.trunc(typeof byteOffset === 'bigint' ? Number(byteOffset) : +(byteOffset as number))
   if (Number.isNaN(at)) return forward ? 0 : length
   return Math.max(-Number.MAX_SAFE_INTEGER, Math.min(Number.MAX_SAFE_INTEGER, at))
 }
