@@ -293,7 +293,7 @@ const steps = [
           expected = model[method](value, typeof offset === 'bigint' ? Number(offset) : offset)
         } catch (error) {
           // Buffer's own refusals (an uncoded TypeError for a symbol offset included) must be refusals here too.
-          if (ok) throw new Error(`${method} accepted what Buffer refuses: ${error.message}`)
+          if (ok) throw new Error(`${method} accepted what Buffer refuses: ${error.message}`, { cause: error })
           return
         }
         if (!ok) throw new Error(`${method} refused what Buffer accepts: ${got.code}`)
@@ -402,13 +402,13 @@ for (const [p, o, s, e] of asyncCases) {
     await m.flushAsync(s, e).catch((error) => {
       if (!CODE.test(error?.code)) throw error
     })
-    const reference = m.closed || !m.zeroCopy ? null : Buffer.from(m.view())
+    const copy = m.closed || !m.zeroCopy ? null : Buffer.from(m.view())
     const needle = Buffer.from([0x1f, 0x3e])
     const found = await m.indexOfAsync(needle, s).catch((error) => {
       if (!CODE.test(error?.code)) throw error
       return error
     })
-    if (reference && typeof s === 'number' && typeof found === 'number' && found !== reference.indexOf(needle, s)) {
+    if (copy && typeof s === 'number' && typeof found === 'number' && found !== copy.indexOf(needle, s)) {
       throw new Error(`indexOfAsync gave ${found}`)
     }
     await m[Symbol.asyncDispose]()
