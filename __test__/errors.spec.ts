@@ -34,7 +34,7 @@ function outcomes(file: string, expressions: string[]): Outcome[] {
 }
 
 const typeErrors = [
-  'memmap.openSync(42)',
+  'memmap.openSync(true)',
   'memmap.openSync(null)',
   'memmap.openSync(undefined)',
   'memmap.openSync({})',
