@@ -618,9 +618,10 @@ impl Map {
 
     /// [`Error::Truncated`] if the file is now shorter than the mapped range.
     ///
-    /// A writable mapping asks its open file. A private (`'r'`) one holds no descriptor and
-    /// writes nothing back, so it goes only by what the truncation guard saw: its path may have
-    /// been unlinked or replaced by another file since, which says nothing about the pages.
+    /// A writable mapping, and a private one of a caller's descriptor, ask the open file they
+    /// keep. A private (`'r'`) one opened by path holds no descriptor and writes nothing back, so
+    /// it goes only by what the truncation guard saw: its path may have been unlinked or replaced
+    /// by another file since, which says nothing about the pages.
     fn check_not_truncated(&self) -> Result<()> {
         let mapped_end = self.offset + self.len as u64;
         let file_len = match &self.backing {
