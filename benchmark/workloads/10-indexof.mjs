@@ -31,7 +31,21 @@ export default {
   baseline: 'fs.readSync, 1 MiB chunks + Buffer#indexOf',
 
   subjects({ memmap, big, bigSize }) {
-    let fd, heap, mapping, search
+    let fd, heap, search
+    /** A subject that maps the file before timing and times `run(mapping)`. */
+    const mappedOnce = (name, run) => {
+      let mapping
+      return {
+        name,
+        group: 'memmap',
+        iterations: 5,
+        setup() {
+          mapping = memmap.openSync(big)
+        },
+        run: () => run(mapping),
+        teardown: () => mapping.close(),
+      }
+    }
     return [
       {
         name: 'fs readSync 1 MiB chunks + Buffer#indexOf',
@@ -57,38 +71,9 @@ export default {
           heap = undefined
         },
       },
-      {
-        name: 'memmap indexOf, mapped once',
-        group: 'memmap',
-        iterations: 5,
-        setup() {
-          mapping = memmap.openSync(big)
-        },
-        run: () => mapping.indexOf(NEEDLE),
-        teardown: () => mapping.close(),
-      },
-      {
-        name: 'memmap lastIndexOf, mapped once',
-        group: 'memmap',
-        iterations: 5,
-        setup() {
-          mapping = memmap.openSync(big)
-        },
-        run: () => mapping.lastIndexOf(NEEDLE),
-        teardown: () => mapping.close(),
-      },
-      {
-        name: 'memmap indexOfAsync, mapped once',
-        group: 'memmap',
-        note: 'off the event loop, on a thread-pool thread',
-        iterations: 5,
-        async: true,
-        setup() {
-          mapping = memmap.openSync(big)
-        },
-        run: () => mapping.indexOfAsync(NEEDLE),
-        teardown: () => mapping.close(),
-      },
+      mappedOnce('memmap indexOf, mapped once', (m) => m.indexOf(NEEDLE)),
+      mappedOnce('memmap lastIndexOf, mapped once', (m) => m.lastIndexOf(NEEDLE)),
+      { ...mappedOnce('memmap indexOfAsync, mapped once', (m) => m.indexOfAsync(NEEDLE)), note: 'off the event loop, on a thread-pool thread', async: true },
       {
         name: 'memmap open + indexOf + close',
         group: 'memmap',
@@ -101,17 +86,7 @@ export default {
           return at
         },
       },
-      {
-        name: 'Buffer#indexOf over memmap buffer',
-        group: 'memmap',
-        note: 'Node\'s own search over the mapped pages',
-        iterations: 5,
-        setup() {
-          mapping = memmap.openSync(big)
-        },
-        run: () => mapping.buffer.indexOf(NEEDLE),
-        teardown: () => mapping.close(),
-      },
+      { ...mappedOnce('Buffer#indexOf over memmap buffer', (m) => m.buffer.indexOf(NEEDLE)), note: "Node's own search over the mapped pages" },
     ]
   },
 }

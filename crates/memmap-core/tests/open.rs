@@ -411,18 +411,23 @@ fn read_write_growth_refused_changes_nothing() {
     assert_untouched(&path, &contents);
 }
 
-#[test]
-fn maps_a_callers_descriptor_and_keeps_its_own() {
+/// What a caller hands over: its own read-write descriptor, duplicated, then closed (the
+/// mapping must not need the caller's).
+fn duplicate_read_write(path: &Path) -> fs::File {
     use std::os::fd::AsRawFd;
-    let dir = tempfile::tempdir().unwrap();
-    let path = file_with(&dir, &pattern(10_000));
     let file = fs::OpenOptions::new()
         .read(true)
         .write(true)
-        .open(&path)
+        .open(path)
         .unwrap();
-    let copy = memmap_core::duplicate_descriptor(file.as_raw_fd()).unwrap();
-    drop(file); // the caller's descriptor: the mapping does not need it
+    memmap_core::duplicate_descriptor(file.as_raw_fd()).unwrap()
+}
+
+#[test]
+fn maps_a_callers_descriptor_and_keeps_its_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = file_with(&dir, &pattern(10_000));
+    let copy = duplicate_read_write(&path);
     let options = OpenOptions {
         mode: Mode::ReadWrite,
         offset: 3,
@@ -465,15 +470,9 @@ fn a_descriptor_not_open_for_the_mode_is_eacces_and_a_closed_one_ebadf() {
 
 #[test]
 fn w_plus_over_a_descriptor_empties_the_file_to_its_size() {
-    use std::os::fd::AsRawFd;
     let dir = tempfile::tempdir().unwrap();
     let path = file_with(&dir, &pattern(5000));
-    let file = fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open(&path)
-        .unwrap();
-    let copy = memmap_core::duplicate_descriptor(file.as_raw_fd()).unwrap();
+    let copy = duplicate_read_write(&path);
     let options = OpenOptions {
         mode: Mode::Create,
         size: Some(100),
