@@ -42,7 +42,6 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
-  symlinkSync,
   writeFileSync,
   writeSync,
 } from 'node:fs'
@@ -189,11 +188,23 @@ interface Outcome {
 
 const shmNames = (): string[] => (existsSync('/dev/shm') ? readdirSync('/dev/shm') : [])
 
+/**
+ * A `memmap` package in the block's directory that re-exports this repository's entries. Not a
+ * link: wine cannot link its C: temp directory to the Z: drive the repository is on.
+ */
+function shimPackage(at: string): void {
+  mkdirSync(at)
+  const esm = JSON.stringify(pathToFileURL(join(root, 'index.mjs')).href)
+  writeFileSync(join(at, 'package.json'), JSON.stringify({ name: 'memmap', exports: { import: './index.mjs', require: './index.js' } }))
+  writeFileSync(join(at, 'index.js'), `module.exports = require(${JSON.stringify(root)})\n`)
+  writeFileSync(join(at, 'index.mjs'), `export * from ${esm}\nexport { default } from ${esm}\n`)
+}
+
 async function runBlock(block: Block): Promise<Outcome> {
   const dir = mkdtempSync(join(tmpdir(), 'memmap-doc-'))
   try {
     mkdirSync(join(dir, 'node_modules'))
-    symlinkSync(root, join(dir, 'node_modules', 'memmap'), windows ? 'junction' : 'dir')
+    shimPackage(join(dir, 'node_modules', 'memmap'))
     for (const f of block.fixtures) fixture(dir, f)
     const script = scriptName(block)
     writeFileSync(join(dir, script), block.code)

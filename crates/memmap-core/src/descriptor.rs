@@ -135,11 +135,53 @@ pub(crate) fn check_access(file: &File, mode: Mode) -> Result<()> {
     })
 }
 
-/// Windows has no cheap question for a handle's access: a mapping the handle does not allow
-/// fails at `CreateFileMapping` with "access denied" (`EPERM`, as libuv names it).
+/// The same question on Windows: the access the handle was granted (`NtQueryObject`), so that a
+/// handle opened without `FILE_WRITE_DATA` is `EACCES` as on POSIX, not the mapping call's
+/// "access denied" or "invalid parameter".
 #[cfg(windows)]
-pub(crate) fn check_access(_: &File, _: Mode) -> Result<()> {
-    Ok(())
+pub(crate) fn check_access(file: &File, mode: Mode) -> Result<()> {
+    use std::os::windows::io::AsRawHandle;
+    use windows_sys::Wdk::Foundation::{NtQueryObject, ObjectBasicInformation};
+    use windows_sys::Win32::System::WindowsProgramming::PUBLIC_OBJECT_BASIC_INFORMATION;
+    // From <winnt.h>: the specific rights of a file object.
+    const FILE_READ_DATA: u32 = 0x1;
+    const FILE_WRITE_DATA: u32 = 0x2;
+    const FILE_APPEND_DATA: u32 = 0x4;
+
+    let mut info = PUBLIC_OBJECT_BASIC_INFORMATION::default();
+    // SAFETY: the handle is the live file's; `info` is a writable structure of the size passed.
+    let status = unsafe {
+        NtQueryObject(
+            file.as_raw_handle(),
+            ObjectBasicInformation,
+            (&mut info as *mut PUBLIC_OBJECT_BASIC_INFORMATION).cast(),
+            std::mem::size_of::<PUBLIC_OBJECT_BASIC_INFORMATION>() as u32,
+            std::ptr::null_mut(),
+        )
+    };
+    if status < 0 {
+        // Nothing learned: let the mapping call answer for itself.
+        return Ok(());
+    }
+    let access = info.GrantedAccess;
+    let hint = if access & FILE_READ_DATA == 0 {
+        "the descriptor was opened write-only, and a mapping reads: open it with 'r' or 'r+'"
+    } else if mode.is_shared() && access & FILE_WRITE_DATA == 0 && access & FILE_APPEND_DATA != 0 {
+        "the descriptor was opened for appending ('a'), which cannot write at any offset: open \
+         the file with 'r+'"
+    } else if mode.is_shared() && access & FILE_WRITE_DATA == 0 {
+        "the descriptor was opened read-only, and mode 'r+'/'w+' writes through the mapping: \
+         open the file with 'r+', or map it with mode 'r'"
+    } else {
+        return Ok(());
+    };
+    Err(Error::Descriptor {
+        // ERROR_ACCESS_DENIED would read as EPERM (libuv v1.x's name for it); libuv names
+        // ERROR_CANT_ACCESS_FILE EACCES, the answer POSIX gives.
+        source: io::Error::from_raw_os_error(1920), // ERROR_CANT_ACCESS_FILE
+        syscall: "mmap",
+        hint,
+    })
 }
 
 fn bad_descriptor() -> Error {
