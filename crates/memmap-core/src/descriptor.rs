@@ -104,11 +104,14 @@ pub fn duplicate(fd: i32) -> Result<File> {
     Ok(unsafe { File::from_raw_handle(copy) })
 }
 
-/// Fails unless `file` was opened for what `mode` does with it: reading always, writing for
-/// the shared modes. The OS would refuse at `mmap` or `ftruncate` with less telling errors.
+/// Fails unless `file` is a regular file opened for what `mode` does with it: reading always,
+/// writing for the shared modes. The OS would refuse at `mmap` or `ftruncate` with less telling errors.
 #[cfg(unix)]
 pub(crate) fn check_access(file: &File, mode: Mode) -> Result<()> {
     use rustix::fs::OFlags;
+    if file.metadata().is_ok_and(|meta| !meta.is_file()) {
+        return Err(not_a_file(io::Error::from_raw_os_error(libc::ENODEV)));
+    }
     let flags = rustix::fs::fcntl_getfl(file).map_err(|e| Error::Descriptor {
         source: e.into(),
         syscall: "fcntl",
@@ -148,6 +151,13 @@ pub(crate) fn check_access(file: &File, mode: Mode) -> Result<()> {
     const FILE_WRITE_DATA: u32 = 0x2;
     const FILE_APPEND_DATA: u32 = 0x4;
 
+    // SAFETY: the handle is the live file's; GetFileType only reads its type.
+    if unsafe { windows_sys::Win32::Storage::FileSystem::GetFileType(file.as_raw_handle()) }
+        != windows_sys::Win32::Storage::FileSystem::FILE_TYPE_DISK
+    {
+        // ERROR_BAD_DEVICE, which the error table names ENODEV, as POSIX's mmap says it.
+        return Err(not_a_file(io::Error::from_raw_os_error(1200)));
+    }
     let mut info = PUBLIC_OBJECT_BASIC_INFORMATION::default();
     // SAFETY: the handle is the live file's; `info` is a writable structure of the size passed.
     let status = unsafe {
@@ -182,6 +192,16 @@ pub(crate) fn check_access(file: &File, mode: Mode) -> Result<()> {
         syscall: "mmap",
         hint,
     })
+}
+
+/// A pipe, a terminal, a socket or a directory: nothing that can be mapped.
+fn not_a_file(source: io::Error) -> Error {
+    Error::Descriptor {
+        source,
+        syscall: "mmap",
+        hint: "the descriptor is not a regular file (a pipe, a terminal, a socket or a \
+               directory): only files can be mapped",
+    }
 }
 
 fn bad_descriptor() -> Error {

@@ -482,3 +482,17 @@ fn w_plus_over_a_descriptor_empties_the_file_to_its_size() {
     assert_eq!(bytes(&map), vec![0; 100]);
     assert_eq!(fs::metadata(&path).unwrap().len(), 100);
 }
+
+#[test]
+fn a_pipe_or_a_directory_is_enodev_before_anything_is_mapped() {
+    use std::os::fd::AsRawFd;
+    let (reader, _writer) = std::io::pipe().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let directory = fs::File::open(dir.path()).unwrap();
+    for fd in [reader.as_raw_fd(), directory.as_raw_fd()] {
+        let copy = memmap_core::duplicate_descriptor(fd).unwrap();
+        let error = Map::open_descriptor(copy, &OpenOptions::default()).unwrap_err();
+        assert_eq!((error.code(), error.syscall()), ("ENODEV", Some("mmap")));
+        assert!(error.to_string().contains("not a regular file"), "{error}");
+    }
+}

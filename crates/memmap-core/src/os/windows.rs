@@ -47,6 +47,7 @@ const NAMES: &[(i32, &str, i32, &str)] = &[
     (336, "EISDIR", -4068, "illegal operation on a directory"), // ERROR_DIRECTORY_NOT_SUPPORTED
     (1314, "EPERM", -4048, "operation not permitted"), // ERROR_PRIVILEGE_NOT_HELD
     (1224, "EBUSY", -4082, "resource busy or locked"), // ERROR_USER_MAPPED_FILE
+    (1200, "ENODEV", -4052, "no such device"),      // ERROR_BAD_DEVICE (descriptor.rs)
     (1453, "ENOMEM", -4057, "not enough memory"),   // ERROR_WORKING_SET_QUOTA
     (1920, "EACCES", -4092, "permission denied"),   // ERROR_CANT_ACCESS_FILE (descriptor.rs)
     (1455, "ENOMEM", -4057, "not enough memory"),   // ERROR_COMMITMENT_LIMIT
