@@ -173,6 +173,11 @@ export function refused(): Coded<Error> {
   )
 }
 
+/** `ERR_MMAP_CLOSED`, as the binding words it, or with a message that says what was cut short. */
+export function closed(message = 'The mapping is closed: open it again to use it'): Coded<Error> {
+  return coded(new Error(message), 'ERR_MMAP_CLOSED')
+}
+
 export function tooLarge(length: number): Coded<RangeError> {
   return coded(
     new RangeError(

@@ -3,6 +3,7 @@
 import type { FileHandle } from 'node:fs/promises'
 import * as native from '../loader'
 import {
+  closed,
   coded,
   refused,
   toAdvice,
@@ -263,7 +264,7 @@ export class Mapping {
    * refused. Closing the mapping destroys it with `ERR_MMAP_CLOSED`.
    */
   createReadStream(options?: ReadStreamOptions): MappingReadStream {
-    if (this.#native.closed) throw this.#closedOr(new Error())
+    if (this.#native.closed) throw closed()
     const streams = (this.#streams ??= new Set())
     const stream = new MappingReadStream(this, options)
     streams.add(stream)
@@ -367,7 +368,7 @@ export class Mapping {
   /** ERR_MMAP_CLOSED wins over any other complaint once the mapping is closed. */
   #closedOr(error: Error): Error {
     if (!this.#native.closed) return error
-    return coded(new Error('The mapping is closed: open it again to use it'), 'ERR_MMAP_CLOSED')
+    return closed()
   }
 }
 
@@ -376,36 +377,27 @@ export type FileSource = string | Buffer | URL | number | FileHandle
 
 /** Maps a file, or a file the caller opened (the mapping keeps a duplicate of the descriptor), on the calling thread. */
 export function openSync(file: FileSource, options?: OpenOptions): Mapping {
-  const fd = toDescriptor(file)
-  if (fd !== undefined) {
-    const request = toOpenOptions(options)
-    return new Mapping(constructing, native.openDescriptorSync(fd, request), descriptorMade(request))
-  }
-  const bytes = toPath(file)
-  const request = toOpenOptions(options)
-  return new Mapping(constructing, native.openSync(bytes, request), fileMade(bytes, request))
-}
-
-/** What a file mapping reports: the path as the binding got it, the mode and offset asked for. */
-function fileMade(path: Buffer, request: native.NativeOpenOptions): Made {
-  return { kind: 'file', mode: request.mode, path, offset: request.offset }
-}
-
-/** A mapping of a caller's descriptor has no path it could name. */
-function descriptorMade(request: native.NativeOpenOptions): Made {
-  return { kind: 'file', mode: request.mode, path: null, offset: request.offset }
+  const { fd, path, request, made } = fileRequest(file, options)
+  const mapping = path === null ? native.openDescriptorSync(fd, request) : native.openSync(path, request)
+  return new Mapping(constructing, mapping, made)
 }
 
 /** `openSync()` off the JavaScript thread (a descriptor is duplicated before this returns). */
 export async function open(file: FileSource, options?: OpenOptions): Promise<Mapping> {
+  const { fd, path, request, made } = fileRequest(file, options)
+  const mapping = path === null ? native.openDescriptor(fd, request) : native.open(path, request)
+  return new Mapping(constructing, await mapping, made)
+}
+
+/**
+ * The checked arguments of `openSync()`/`open()`: a descriptor, or the path as the binding gets
+ * it; the options; and what the mapping reports (a descriptor's has no path it could name).
+ */
+function fileRequest(file: unknown, options: unknown): { fd: number; path: Buffer | null; request: native.NativeOpenOptions; made: Made } {
   const fd = toDescriptor(file)
-  if (fd !== undefined) {
-    const request = toOpenOptions(options)
-    return new Mapping(constructing, await native.openDescriptor(fd, request), descriptorMade(request))
-  }
-  const bytes = toPath(file)
+  const path = fd === undefined ? toPath(file) : null
   const request = toOpenOptions(options)
-  return new Mapping(constructing, await native.open(bytes, request), fileMade(bytes, request))
+  return { fd: fd ?? -1, path, request, made: { kind: 'file', mode: request.mode, path, offset: request.offset } }
 }
 
 /** Maps `length` bytes of zero-filled memory owned by this process (kind `'anonymous'`, mode `'r+'`). */

@@ -3,14 +3,13 @@
 // ERR_MMAP_CLOSED, so no chunk still queued in it is delivered detached.
 
 import { Readable } from 'node:stream'
-import { coded, outOfRange, toIndex, toOptionsObject } from './args'
+import { closed, outOfRange, toIndex, toOptionsObject } from './args'
 import { zeroCopy } from './constants'
 import type { ReadStreamOptions } from './types'
 
 /** What a stream needs of its mapping. */
 export interface StreamSource {
   readonly length: number
-  readonly closed: boolean
   view(start: number, end: number): Buffer
   read(target: Uint8Array, position: number): number
 }
@@ -40,13 +39,9 @@ export class MappingReadStream extends Readable {
     this.#chunk = chunk
   }
 
+  /** The next chunk. A closed mapping never gets here: its `close()` destroys the stream first (`abort`). */
   override _read(): void {
-    const source = this.#source
-    if (source.closed) {
-      this.destroy(closedError())
-      return
-    }
-    const end = Math.min(this.#end, source.length) // a resize may have shortened the mapping
+    const end = Math.min(this.#end, this.#source.length) // a resize may have shortened the mapping
     if (this.#at >= end) {
       this.push(null)
       return
@@ -83,10 +78,8 @@ export class MappingReadStream extends Readable {
   /** Called by the mapping's `close()`: queued views are about to be detached. */
   abort(): void {
     this.#window = undefined
-    if (!this.destroyed && !this.readableEnded) this.destroy(closedError())
+    if (!this.destroyed && !this.readableEnded) {
+      this.destroy(closed('The mapping was closed while it was being read: open it again to read the rest'))
+    }
   }
-}
-
-function closedError(): Error {
-  return coded(new Error('The mapping was closed while it was being read: open it again to read the rest'), 'ERR_MMAP_CLOSED')
 }
