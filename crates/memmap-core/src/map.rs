@@ -195,15 +195,7 @@ impl Map {
         }
         let (file, created) =
             open_file(path, options.mode).map_err(|e| Error::os(e, "open", name))?;
-        // Whatever fails from here on leaves the file as it was: removed if this call created
-        // it, its old length back if this call changed it (see `Undo`).
-        let undo = Undo {
-            path: Some(path),
-            created,
-            old_len: None,
-            file: None,
-        };
-        Map::map_file(file, Some(path), undo, options)
+        Map::map_file(file, Some(path), created, options)
     }
 
     /// Maps the file open as `file`, a descriptor of the caller's that this mapping now owns
@@ -213,22 +205,25 @@ impl Map {
     pub fn open_descriptor(file: fs::File, options: &OpenOptions) -> Result<Map> {
         check_size(options)?;
         crate::descriptor::check_access(&file, options.mode)?;
-        let undo = Undo {
-            path: None,
-            created: false,
-            old_len: None,
-            file: None,
-        };
-        Map::map_file(file, None, undo, options)
+        Map::map_file(file, None, false, options)
     }
 
-    /// The part of opening shared by paths and descriptors: `path` is `None` for a descriptor.
+    /// The part of opening shared by paths and descriptors: `path` is `None` for a descriptor;
+    /// `created`: this call created the file.
     fn map_file(
         file: fs::File,
         path: Option<&Path>,
-        mut undo: Undo<'_>,
+        created: bool,
         options: &OpenOptions,
     ) -> Result<Map> {
+        // Whatever fails from here on leaves the file as it was: removed if this call created
+        // it, its old length back if this call changed it (see `Undo`).
+        let mut undo = Undo {
+            path,
+            created,
+            old_len: None,
+            file: None,
+        };
         let mode = options.mode;
         let shown = path.map(|path| path.to_string_lossy().into_owned());
         let name = shown.as_deref();
