@@ -10,9 +10,12 @@
 // every CPU and so for every process that maps the page. docs/atomics.md has the disassembly for
 // each Node.js we support and how to redo it; shared.spec.ts's 4-process counters check it.
 
+import { isMainThread } from 'node:worker_threads'
+
 import type * as native from '../loader'
 import { invalidType, outOfRange, toTimeout } from './args'
 import type { Mapping } from './mapping'
+import type { NativeFast } from './sync'
 import type { MappingAtomics, WaitResult } from './types'
 import type { Windows } from './window'
 
@@ -29,12 +32,14 @@ function toInt64(value: unknown, name: string): bigint {
 /** @internal */
 export class SharedAtomics implements MappingAtomics {
   readonly #native: native.NativeMapping
+  readonly #fast: NativeFast
   readonly #mapping: Mapping
   readonly #windows: Windows
   readonly #writable: boolean
 
-  constructor(mapping: native.NativeMapping, owner: Mapping, windows: Windows, writable: boolean) {
+  constructor(mapping: native.NativeMapping, fast: NativeFast, owner: Mapping, windows: Windows, writable: boolean) {
     this.#native = mapping
+    this.#fast = fast
     this.#mapping = owner
     this.#windows = windows
     this.#writable = writable
@@ -75,13 +80,13 @@ export class SharedAtomics implements MappingAtomics {
   load(byteOffset: number): number {
     const word = this.#i32(byteOffset)
     if (word !== undefined) return Atomics.load(word[0], word[1])
-    return this.#native.atomicLoad(this.#at(byteOffset, 4))
+    return this.#fast.atomicLoad(this.#at(byteOffset, 4))
   }
 
   store(byteOffset: number, value: number): number {
     const word = this.#writable ? this.#i32(byteOffset) : undefined
     if (word !== undefined) Atomics.store(word[0], word[1], toInt32(value, 'value'))
-    else this.#native.atomicStore(this.#at(byteOffset, 4), toInt32(value, 'value'))
+    else this.#fast.atomicStore(this.#at(byteOffset, 4), toInt32(value, 'value'))
     return Math.trunc(value) || 0
   }
 
@@ -89,7 +94,7 @@ export class SharedAtomics implements MappingAtomics {
     const word = this.#writable ? this.#i32(byteOffset) : undefined
     if (word === undefined) {
       const at = this.#at(byteOffset, 4)
-      return this.#native.atomicRmw(op, at, toInt32(value, 'value'))
+      return this.#fast.atomicRmw(op, at, toInt32(value, 'value'))
     }
     const [words, index] = word
     const int32 = toInt32(value, 'value')
@@ -139,7 +144,7 @@ export class SharedAtomics implements MappingAtomics {
     const from = toInt32(expected, 'expected')
     const to = toInt32(replacement, 'replacement')
     if (word !== undefined) return Atomics.compareExchange(word[0], word[1], from, to)
-    return this.#native.atomicCompareExchange(at, from, to)
+    return this.#fast.atomicCompareExchange(at, from, to)
   }
 
   load64(byteOffset: number): bigint {
@@ -174,7 +179,7 @@ export class SharedAtomics implements MappingAtomics {
 
   wait(byteOffset: number, expected: number, timeoutMs?: number): WaitResult {
     const at = this.#at(byteOffset, 4)
-    return this.#native.atomicWait(at, toInt32(expected, 'expected'), toTimeout(timeoutMs))
+    return this.#native.atomicWait(at, toInt32(expected, 'expected'), toTimeout(timeoutMs), !isMainThread)
   }
 
   waitAsync(byteOffset: number, expected: number, timeoutMs?: number): Promise<WaitResult> {
@@ -189,6 +194,6 @@ export class SharedAtomics implements MappingAtomics {
       if (typeof count !== 'number') throw invalidType('count', 'of type number', count)
       wake = Math.max(Math.trunc(count) || 0, 0)
     }
-    return this.#native.atomicNotify(at, wake)
+    return this.#fast.atomicNotify(at, wake)
   }
 }

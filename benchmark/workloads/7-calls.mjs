@@ -1,9 +1,13 @@
-// 7. What one small call costs: read/write of 8 bytes, the atomics, notify with nobody waiting.
+// 7. What one small call costs: read/write of 8 bytes, the atomics, the uncontended locks, notify
+// with nobody waiting (atomics.notify and a condition's notify()).
 //
 // Each subject makes 1,000,000 calls a run over shared memory (createShared, the mapping the
-// atomics are for), next to what the same call costs on memory JavaScript owns. Checksums: each
-// run checks its own outcome (the bytes read, the counter's total) and reports 'ok', so every
-// subject is verified against what it must have done rather than against the baseline's bytes.
+// atomics are for), next to what the same call costs on memory JavaScript owns. The locks' rows
+// have theirs: the same Atomics operations their uncontended paths make (src/sync.ts), on an
+// Int32Array over a SharedArrayBuffer, without the facade's bookkeeping. Checksums: each run
+// checks its own outcome (the bytes read, the counter's total, the lock left free) and reports
+// 'ok', so every subject is verified against what it must have done rather than against the
+// baseline's bytes.
 
 import { spawnSync } from 'node:child_process'
 import { join } from 'node:path'
@@ -26,9 +30,17 @@ export function callSubjects(memmap, label = '') {
   const source = Buffer.alloc(1 << 16)
   for (let i = 0; i < source.length; i++) source[i] = (i * 31 + 7) & 0xff
   m.write(source, 0)
+  // The locks (from byte 28672) start free, as in fresh memory: the pattern's bytes there would
+  // name a holder the core cannot judge (another PID namespace), which it waits for for ever.
+  m.write(Buffer.alloc(12288), 28672)
   const eight = Buffer.alloc(8)
   const words = new Int32Array(16)
   const wide = new BigInt64Array(8)
+  // A lock's words in memory JavaScript owns: a mutex at 0, a reader-writer lock at word 8 (its
+  // writer word, its stamp, departures, sleepers, then 30 slots of a token and a stamp).
+  const lockWords = new Int32Array(new SharedArrayBuffer(512))
+  const token = 0x1234
+  const free = (from, to) => (lockWords.subarray(from, to).every((word) => word === 0) ? 'ok' : 'left locked')
   const a = m.atomics
   let expectSum = 0
   for (let i = 0; i < CALLS; i++) expectSum = (expectSum + source[at(i)] + source[at(i) + 7]) | 0
@@ -101,9 +113,69 @@ export function callSubjects(memmap, label = '') {
       for (let i = 0; i < CALLS; i++) mutex.lock().unlock()
       return mutex.locked ? 'left locked' : 'ok'
     }),
+    subject('Atomics: a mutex lock + unlock on a SharedArrayBuffer (in-heap)', 'node', () => {
+      // #take and #unlock: compare-exchange the word from 0, stamp; clear the stamp, compare-exchange back.
+      for (let i = 0; i < CALLS; i++) {
+        if (Atomics.compareExchange(lockWords, 0, 0, token) !== 0) return 'taken'
+        lockWords[1] = 1
+        if (lockWords[0] === token) {
+          lockWords[1] = 0
+          Atomics.compareExchange(lockWords, 0, token, 0)
+        }
+      }
+      return free(0, 2)
+    }),
     subject('memmap atomics.notify, nobody waiting', 'memmap', () => {
       let woken = 0
       for (let i = 0; i < CALLS; i++) woken += a.notify(24576, 1)
+      return counted(woken, 0)
+    }),
+    subject('memmap rwlock read() + unlock(), uncontended', 'memmap', () => {
+      const rw = m.rwlock(32768)
+      for (let i = 0; i < CALLS; i++) rw.read().unlock()
+      return rw.readers === 0 && !rw.writing ? 'ok' : 'left locked'
+    }),
+    subject('Atomics: a rwlock read + unlock on a SharedArrayBuffer (in-heap)', 'node', () => {
+      // #takeRead and #leaveSlot: the writer word, a slot from 0, its stamp, the writer word again;
+      // the stamp cleared, the slot back to 0, departures + 1, the sleepers looked at.
+      const slot = 8 + 4 + (token % 30) * 2
+      let woke = 0
+      for (let i = 0; i < CALLS; i++) {
+        if (Atomics.load(lockWords, 8) !== 0) return 'writer'
+        if (Atomics.compareExchange(lockWords, slot, 0, token) !== 0) return 'taken'
+        lockWords[slot + 1] = 1
+        if (Atomics.load(lockWords, 8) !== 0) return 'writer'
+        lockWords[slot + 1] = 0
+        Atomics.compareExchange(lockWords, slot, token, 0)
+        Atomics.add(lockWords, 10, 1)
+        if (Atomics.load(lockWords, 11) !== 0) woke++
+      }
+      lockWords[10] = 0
+      return woke === 0 ? free(8, 72) : 'woke'
+    }),
+    subject('memmap rwlock write() + unlock(), uncontended', 'memmap', () => {
+      const rw = m.rwlock(32768)
+      for (let i = 0; i < CALLS; i++) rw.write().unlock()
+      return rw.readers === 0 && !rw.writing ? 'ok' : 'left locked'
+    }),
+    subject('Atomics: a rwlock write + unlock on a SharedArrayBuffer (in-heap)', 'node', () => {
+      // #takeWrite and #unlockWrite: the writer word from 0, its stamp, all 30 slots looked at;
+      // the stamp cleared, the writer word back to 0.
+      for (let i = 0; i < CALLS; i++) {
+        if (Atomics.compareExchange(lockWords, 8, 0, token) !== 0) return 'taken'
+        lockWords[9] = 1
+        for (let slot = 12; slot < 72; slot += 2) if (Atomics.load(lockWords, slot) !== 0) return 'reader'
+        if (lockWords[8] === token) {
+          lockWords[9] = 0
+          Atomics.compareExchange(lockWords, 8, token, 0)
+        }
+      }
+      return free(8, 72)
+    }),
+    subject('memmap condition notify(), no waiter', 'memmap', () => {
+      const condition = m.condition(36864)
+      let woken = 0
+      for (let i = 0; i < CALLS; i++) woken += condition.notify()
       return counted(woken, 0)
     }),
   ]
@@ -118,9 +190,10 @@ export function callSubjects(memmap, label = '') {
 
 export default {
   id: 7,
-  title: '1,000,000 small calls: read/write of 8 bytes, atomics, notify',
+  title: '1,000,000 small calls: read/write of 8 bytes, atomics, locks, notify',
   what:
-    'The cost of one call, over shared memory, next to the same operation on memory JavaScript owns. ' +
+    'The cost of one call, over shared memory, next to the same operation on memory JavaScript owns ' +
+    '(for the locks, the same Atomics operations on a SharedArrayBuffer). ' +
     'Each run makes 1,000,000 calls; divide the figures by 10^6 for one call.',
   baseline: 'Buffer#copy of 8 bytes (in-heap)',
   subjects: ({ memmap }) => callSubjects(memmap),

@@ -124,6 +124,8 @@ impl NativeMapping {
     }
 
     /// `Atomics.wait` on the Int32 at `offset`, blocking this thread (holding no lock).
+    /// `stoppable`: a worker thread, which `terminate()` must be able to end (it then sleeps in
+    /// slices, asking between them).
     #[napi(ts_return_type = "'ok' | 'not-equal' | 'timed-out'")]
     pub fn atomic_wait(
         &self,
@@ -131,9 +133,20 @@ impl NativeMapping {
         offset: f64,
         expected: i32,
         timeout: f64,
+        stoppable: bool,
     ) -> Result<&'static str> {
+        let stop = || crate::sync::stopping(&env);
+        let waiter = memmap_core::Waiter {
+            stop: &stop,
+            ..memmap_core::Waiter::plain(memmap_core::thread_identity())
+        };
         index(offset)
-            .and_then(|offset| self.handle.wait(offset, expected, timeout_of(timeout)))
+            .and_then(|offset| match stoppable {
+                true => self
+                    .handle
+                    .wait_as(&waiter, offset, expected, timeout_of(timeout)),
+                false => self.handle.wait(offset, expected, timeout_of(timeout)),
+            })
             .map(|result| result.as_str())
             .map_err(|e| to_js(&env, e))
     }
@@ -161,7 +174,7 @@ impl NativeMapping {
         promise_on_thread(&env, |done| {
             self.handle
                 .wait_on_thread(offset, expected, timeout, move |result| {
-                    done(result.map(|r| r.as_str()))
+                    done(Box::new(settle(result.map(|r| r.as_str()))))
                 })
         })
     }
@@ -187,24 +200,27 @@ pub(crate) fn settle<T: ToNapiValue + 'static>(
     move |env| result.map_err(|e| to_js(&env, e))
 }
 
+/// What settles a promise on the JavaScript thread, made off it.
+pub(crate) type Settle<T> = Box<dyn FnOnce(Env) -> Result<T> + Send>;
+
 /// A promise settled by work on a thread of its own: `start` starts it with the function that
 /// settles the promise. If no thread starts, the promise is rejected with the coded error.
 pub(crate) fn promise_on_thread<T: ToNapiValue + Send + 'static>(
     env: &Env,
-    start: impl FnOnce(Box<dyn FnOnce(memmap_core::Result<T>) + Send>) -> memmap_core::Result<()>,
+    start: impl FnOnce(Box<dyn FnOnce(Settle<T>) + Send>) -> memmap_core::Result<()>,
 ) -> Result<sys::napi_value> {
     let (deferred, promise) = env.create_deferred()?;
     // Kept here too, so that the promise is rejected with the coded error if no thread starts.
     let slot = Arc::new(Mutex::new(Some(deferred)));
     let theirs = slot.clone();
-    let started = start(Box::new(move |result| {
+    let started = start(Box::new(move |settle_with: Settle<T>| {
         if let Some(deferred) = theirs.lock().ok().and_then(|mut d| d.take()) {
-            deferred.resolve(settle(result));
+            deferred.resolve(settle_with);
         }
     }));
     if let Err(error) = started {
         if let Some(deferred) = slot.lock().ok().and_then(|mut d| d.take()) {
-            deferred.resolve(settle::<T>(Err(error)));
+            deferred.resolve(Box::new(settle::<T>(Err(error))) as Settle<T>);
         }
     }
     Ok(promise.raw())

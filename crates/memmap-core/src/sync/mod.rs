@@ -1,36 +1,40 @@
-//! Mutexes and semaphores in 8 bytes of a mapping, across threads and processes, with a mutex
-//! that survives its holder's death.
+//! Locks in bytes of a mapping, across threads and processes, that survive their holders' death:
+//! the mutex ([`mutex`]) and the semaphore ([`semaphore`]). This module holds what they share:
+//! who a thread is, whether a holder has ended, and sleeping so that a terminating thread and a
+//! closing mapping are never held up.
 //!
-//! # The 8 bytes
-//! All zero is an unlocked mutex and a semaphore at 0, so fresh shared memory needs no setup.
+//! # Identities
+//! A lock word names its holder by a *token* (bits 0-30, never 0) and, in the next word, a
+//! *stamp* (when the thread was born; 0 while not yet written). The platform modules work them
+//! out: the thread id and its start time on Linux and Windows (with the PID namespace on Linux),
+//! the process id and a slot number elsewhere. One token value, [`ABANDONED`], names no thread:
+//! a holder that closed the mapping it held a lock through leaves it there, and the next
+//! acquirer takes the lock with `owner_died`.
 //!
-//! - Mutex: word 0 is the lock word: 0 when unlocked, else the holder's *token* (bits 0-30, never
-//!   0) and [`WAITERS`] (bit 31) once someone may be asleep on it. Word 1 is the holder's *stamp*,
-//!   when it was born (0: unknown), written just after taking the lock and cleared just before
-//!   releasing it.
-//! - Semaphore: word 0 is the count of permits, word 1 how many are asleep waiting for one.
+//! # Judging a holder
+//! [`verdict`] says whether the thread a word names has [`Verdict::Ended`], is
+//! [`Verdict::Alive`], or cannot be judged from here ([`Verdict::Unknown`]: another PID
+//! namespace). Only an ended holder is taken over, so two threads never both hold a lock: safety
+//! comes before liveness.
 //!
-//! # Owner death
-//! A token names a thread (see the platform modules: the thread id on Linux and Windows, the
-//! process id and a slot number elsewhere). Sleepers sleep in slices of [`SLICE`]; after each
-//! slice that ends with the lock still held by the same token, they ask whether that thread has
-//! ended ([`ended`]): its id no longer names a live thread, or names one born at another time
-//! than the stamp says (the id was reused). Then the lock is taken over with `owner_died`. So a
-//! holder killed with SIGKILL, crashed or terminated as a worker is replaced within a slice.
-//! `try_lock` asks only the cheap half ([`gone`]: is the id still in use), never reading the
-//! birth time.
-//!
-//! # Fairness
-//! None is promised: a releasing thread wakes one sleeper, which competes with newcomers. In
-//! the tests no thread starves.
+//! # Who asks to stop
+//! Every sleep takes a [`Waiter`], whose `stop` is asked between sleeps of at most
+//! [`STOP_SLICE`]: a JavaScript thread being terminated answers `true`, and the wait ends with
+//! [`Error::Cancelled`] without taking anything.
 
-use std::sync::atomic::{AtomicI32, AtomicU32, Ordering::SeqCst};
+use std::sync::atomic::{AtomicI32, AtomicU32};
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
 use crate::handle::Handle;
 use crate::map::Map;
 use crate::wait::WaitResult;
+
+pub(crate) mod barrier;
+pub(crate) mod condition;
+pub(crate) mod mutex;
+pub(crate) mod rwlock;
+pub(crate) mod semaphore;
 
 // Who this thread is, and whether another one has ended: one module per system.
 #[cfg(any(target_os = "linux", target_os = "android"))]
@@ -46,14 +50,18 @@ mod slots;
 #[cfg(all(unix, not(any(target_os = "linux", target_os = "android"))))]
 use slots as owner;
 
-/// Set in a mutex's lock word while someone may be asleep on it: the holder wakes one on unlock.
+/// Set in a lock word while someone may be asleep on it: the holder wakes one on unlock.
 pub const WAITERS: u32 = 1 << 31;
 /// The holder's token in a lock word.
-const TOKEN: u32 = !WAITERS;
-/// How long a mutex sleeper sleeps before it checks whether the holder still lives.
+pub(crate) const TOKEN: u32 = !WAITERS;
+/// The token of a lock whose holder closed the mapping it held it through (no thread has it).
+pub const ABANDONED: u32 = TOKEN;
+/// How long a sleeper sleeps on a held lock, in all, before it asks again whether the holder
+/// still lives.
 pub const SLICE: Duration = Duration::from_millis(250);
-/// How long a contended `lock()` watches the word before it asks to be woken.
-const WATCH: Duration = Duration::from_micros(20);
+/// The longest single sleep of a waiter that may be asked to stop: a terminated worker ends its
+/// wait within it.
+pub const STOP_SLICE: Duration = Duration::from_millis(20);
 
 /// A thread as a lock word names it: a token (non-zero, below 2^31) and its birth stamp.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -62,6 +70,17 @@ pub struct Identity {
     pub token: u32,
     /// When the thread was born, in units of the system's choosing (0: unknown).
     pub stamp: u32,
+}
+
+/// What can be said of a lock's holder from here.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// The thread lives (or may: a stamp not yet written).
+    Alive,
+    /// The thread has ended: its lock may be taken over.
+    Ended,
+    /// The thread cannot be judged from here (another PID namespace): never taken over.
+    Unknown,
 }
 
 // Android and windows-gnu emulate thread locals, and clippy there asks for the `const` that is
@@ -90,16 +109,88 @@ pub fn me() -> Identity {
     })
 }
 
-/// Whether the thread `token` names, born at `stamp`, has ended. `stamp` 0 is unknown: then
-/// only whether the token still names a live thread is asked.
-pub(crate) fn ended(token: u32, stamp: u32) -> bool {
-    owner::gone(token)
-        || (stamp != 0 && owner::stamp_of(token).is_some_and(|now| !owner::same_birth(now, stamp)))
+/// Whether the thread `holder` names has ended, as `me` sees it. `settled`: the holder's stamp
+/// has read 0 for a whole [`SLICE`] (killed between taking the lock and stamping it).
+pub fn verdict(holder: Identity, me: Identity, settled: bool) -> Verdict {
+    owner::verdict(holder, me, settled)
 }
 
-/// The cheap half of [`ended`]: the token no longer names a live thread.
-fn gone(token: u32) -> bool {
-    owner::gone(token)
+/// Who waits, for the calls that may sleep.
+#[derive(Clone, Copy)]
+pub struct Waiter<'a> {
+    /// In whose name a lock is taken (the JavaScript thread that asked, also for the threads
+    /// that wait on its behalf).
+    pub who: Identity,
+    /// Asked between sleeps: `true` ends the wait with [`Error::Cancelled`], taking nothing.
+    pub stop: &'a dyn Fn() -> bool,
+    /// The caller knows it holds no acquisition of the lock (the facade keeps count): its own
+    /// token in the word is then left over from a thread that had its id, or from a Mapping that
+    /// was never closed, and is taken over. `false`: its own token is its own hold
+    /// ([`Error::Deadlock`] for a blocking lock).
+    pub holds_none: bool,
+}
+
+/// Never asked to stop.
+pub fn never() -> bool {
+    false
+}
+
+impl<'a> Waiter<'a> {
+    /// A waiter for `who` that is never asked to stop and may hold the lock itself.
+    pub fn plain(who: Identity) -> Waiter<'static> {
+        Waiter {
+            who,
+            stop: &never,
+            holds_none: false,
+        }
+    }
+
+    /// [`Error::Cancelled`] if the waiter has been asked to stop.
+    pub(crate) fn check(&self) -> Result<()> {
+        if (self.stop)() {
+            Err(Error::Cancelled)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// When a waiter asks again whether a holder lives: at first sight, then after each whole
+/// [`SLICE`] that it has seen the same holder (token and stamp) in the word.
+#[derive(Default)]
+pub(crate) struct Patience {
+    seen: Option<(u32, u32, Instant)>,
+    asked: bool,
+}
+
+impl Patience {
+    /// Whether to judge the holder `(token, stamp)` now, and whether a stamp of 0 has stayed 0
+    /// for a whole slice (`settled`).
+    pub(crate) fn judge(&mut self, token: u32, stamp: u32) -> (bool, bool) {
+        match self.seen {
+            Some((was, was_stamp, since)) if was == token && was_stamp == stamp => {
+                if since.elapsed() >= SLICE {
+                    self.seen = Some((token, stamp, Instant::now()));
+                    return (true, stamp == 0);
+                }
+                (!std::mem::replace(&mut self.asked, true), false)
+            }
+            _ => {
+                self.seen = Some((token, stamp, Instant::now()));
+                self.asked = true;
+                (true, false)
+            }
+        }
+    }
+
+    /// How long to sleep before the next judgement is due (at least 1 ms).
+    pub(crate) fn until_due(&self) -> Duration {
+        self.seen.map_or(SLICE, |(_, _, since)| {
+            SLICE
+                .saturating_sub(since.elapsed())
+                .max(Duration::from_millis(1))
+        })
+    }
 }
 
 /// What a successful lock reports.
@@ -112,7 +203,7 @@ pub struct Locked {
 impl Map {
     /// The two words at `offset`, which must be 8-aligned and inside the mapping; `write`: the
     /// caller changes them, so a mode 'r' mapping is refused.
-    fn pair(&self, offset: usize, write: bool) -> Result<(&AtomicU32, &AtomicU32)> {
+    pub(crate) fn pair(&self, offset: usize, write: bool) -> Result<(&AtomicU32, &AtomicU32)> {
         // Checks alignment (8, in the mapping and in memory) and bounds for the pair.
         self.atomic_i64(offset)?;
         // Mode 'r' files and read-only shared memory: private pages, which no other process sees.
@@ -127,14 +218,14 @@ impl Map {
 }
 
 /// The same word as an `AtomicU32`.
-fn unsigned(word: &AtomicI32) -> &AtomicU32 {
+pub(crate) fn unsigned(word: &AtomicI32) -> &AtomicU32 {
     // SAFETY: `AtomicI32` and `AtomicU32` have the same size and alignment, the pointer is valid
     // for the borrow's lifetime, and every access to the word is atomic.
     unsafe { AtomicU32::from_ptr(word.as_ptr().cast()) }
 }
 
 /// What is left of a deadline, or `None` when it has passed; `Some(None)`: no deadline.
-fn remaining(deadline: Option<Instant>) -> Option<Option<Duration>> {
+pub(crate) fn remaining(deadline: Option<Instant>) -> Option<Option<Duration>> {
     match deadline {
         None => Some(None),
         Some(deadline) => deadline
@@ -144,239 +235,34 @@ fn remaining(deadline: Option<Instant>) -> Option<Option<Duration>> {
     }
 }
 
+/// A deadline `timeout` from now (`None`: none, also for a timeout too large to add).
+pub(crate) fn deadline_of(timeout: Option<Duration>) -> Option<Instant> {
+    timeout.and_then(|t| Instant::now().checked_add(t))
+}
+
 impl Handle {
-    /// Locks the mutex at `offset` for `who`, sleeping while another thread holds it, at most
-    /// `timeout` (`None`: no limit). The caller's own lock is [`Error::Deadlock`]; a timeout is
-    /// [`Error::Timeout`]; closing the mapping meanwhile is [`Error::Closed`].
-    pub fn mutex_lock(
+    /// Sleeps on the word at `offset` while it holds `expected`, at most `limit` (`None`: no
+    /// limit), in sleeps of at most [`STOP_SLICE`] between which `waiter` is asked to stop.
+    /// Whether the sleep ran out its whole limit (`true`) or ended early (a wake, a change).
+    pub(crate) fn sleep_as(
         &self,
+        waiter: &Waiter<'_>,
         offset: usize,
-        who: Identity,
-        timeout: Option<Duration>,
-    ) -> Result<Locked> {
-        // Free: taken at once, under one look at the mapping.
-        if self.mutex_take(offset, 0, who.token, who)? {
-            return Ok(Locked { owner_died: false });
-        }
-        let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
-        // After a sleep others may sleep too: the lock is then taken with WAITERS set, so that
-        // its unlock wakes the next one.
-        let mut take = who.token;
-        let mut asked = false;
-        let mut watched = false;
-        let mut slept_out = false;
+        expected: u32,
+        limit: Option<Duration>,
+    ) -> Result<bool> {
+        let deadline = deadline_of(limit);
         loop {
-            let (seen, stamp) = self.with(|map| {
-                let (word, stamped) = map.pair(offset, true)?;
-                Ok((word.load(SeqCst), stamped.load(SeqCst)))
-            })?;
-            if seen == 0 {
-                if self.mutex_take(offset, 0, take, who)? {
-                    return Ok(Locked { owner_died: false });
-                }
-                continue;
-            }
-            let holder = seen & TOKEN;
-            // Our own token with another birth stamp is a thread that had our id before us.
-            if holder == who.token && (stamp == who.stamp || stamp == 0 || who.stamp == 0) {
-                return Err(Error::Deadlock { offset });
-            }
-            // A holder gone before we ever slept is seen at once; after a whole slice, its birth
-            // time is checked too (its id may have been reused).
-            let dead = holder == who.token
-                || if slept_out {
-                    ended(holder, stamp)
-                } else {
-                    !asked && gone(holder)
-                };
-            asked = true;
-            if dead {
-                if self.mutex_take(offset, seen, who.token | WAITERS, who)? {
-                    return Ok(Locked { owner_died: true });
-                }
-                continue;
-            }
             let Some(left) = remaining(deadline) else {
-                return Err(Error::Timeout {
-                    offset,
-                    what: "lock",
-                });
+                return Ok(true);
             };
-            // Before asking to be woken, watch the word for a few microseconds: a holder in a
-            // short critical section on another core lets go within them, and a waiter that
-            // never set WAITERS costs that holder's unlock no system call.
-            if !watched {
-                watched = true;
-                if self.mutex_watch(offset, left.map_or(WATCH, |left| left.min(WATCH)))? {
-                    continue;
-                }
-            }
-            let expected = seen | WAITERS;
-            if seen & WAITERS == 0 && !self.mutex_cas(offset, seen, expected)? {
-                continue;
-            }
-            take = who.token | WAITERS;
-            let slice = left.map_or(SLICE, |left| left.min(SLICE));
-            slept_out = self.wait(offset, expected as i32, Some(slice))? == WaitResult::TimedOut
-                && slice == SLICE;
-        }
-    }
-
-    /// Takes the mutex at `offset` if it is free, or held by a thread that is gone; `None` if it
-    /// is held. Never sleeps. The caller's own lock is [`Error::Deadlock`].
-    pub fn mutex_try_lock(&self, offset: usize, who: Identity) -> Result<Option<Locked>> {
-        loop {
-            let seen = self.with(|map| Ok(map.pair(offset, true)?.0.load(SeqCst)))?;
-            if seen == 0 {
-                if self.mutex_take(offset, 0, who.token, who)? {
-                    return Ok(Some(Locked { owner_died: false }));
-                }
-                continue;
-            }
-            if seen & TOKEN == who.token {
-                return Err(Error::Deadlock { offset });
-            }
-            if !gone(seen & TOKEN) {
-                return Ok(None);
-            }
-            if self.mutex_take(offset, seen, who.token | (seen & WAITERS), who)? {
-                return Ok(Some(Locked { owner_died: true }));
+            let slice = left.map_or(STOP_SLICE, |left| left.min(STOP_SLICE));
+            match self.wait(offset, expected as i32, Some(slice))? {
+                // Asked between sleeps only: the probe is a Node-API call, and a wait that ends
+                // at once (the common hand-off) should not pay for it.
+                WaitResult::TimedOut => waiter.check()?,
+                WaitResult::Ok | WaitResult::NotEqual => return Ok(false),
             }
         }
-    }
-
-    /// Unlocks the mutex at `offset`, which `who` must hold ([`Error::NotOwner`] otherwise), and
-    /// wakes one sleeper if any may sleep.
-    pub fn mutex_unlock(&self, offset: usize, who: Identity) -> Result<()> {
-        self.with(|map| {
-            let (word, stamp) = map.pair(offset, true)?;
-            let seen = word.load(SeqCst);
-            if seen & TOKEN != who.token {
-                return Err(Error::NotOwner {
-                    offset,
-                    holder: seen & TOKEN,
-                });
-            }
-            stamp.store(0, SeqCst);
-            let was = word.swap(0, SeqCst);
-            if was & WAITERS != 0 {
-                crate::wait::address::wake(map.atomic_i32(offset)?, 1);
-            }
-            Ok(())
-        })
-    }
-
-    /// Whether the mutex at `offset` is held (a snapshot).
-    pub fn mutex_locked(&self, offset: usize) -> Result<bool> {
-        self.with(|map| Ok(map.pair(offset, false)?.0.load(SeqCst) != 0))
-    }
-
-    /// Watches the lock word at `offset` for at most `limit`, yielding the core between short
-    /// bursts of looks; `true` as soon as it reads 0 (free).
-    fn mutex_watch(&self, offset: usize, limit: Duration) -> Result<bool> {
-        self.with(|map| {
-            let (word, _) = map.pair(offset, false)?;
-            let started = Instant::now();
-            loop {
-                for _ in 0..64 {
-                    if word.load(SeqCst) == 0 {
-                        return Ok(true);
-                    }
-                    std::hint::spin_loop();
-                }
-                if started.elapsed() >= limit {
-                    return Ok(false);
-                }
-                std::thread::yield_now();
-            }
-        })
-    }
-
-    /// One compare-exchange on a lock word.
-    fn mutex_cas(&self, offset: usize, from: u32, to: u32) -> Result<bool> {
-        self.with(|map| {
-            let (word, _) = map.pair(offset, true)?;
-            Ok(word.compare_exchange(from, to, SeqCst, SeqCst).is_ok())
-        })
-    }
-
-    /// Moves a lock word from `from` to `to` (which names `who`) and stamps it.
-    fn mutex_take(&self, offset: usize, from: u32, to: u32, who: Identity) -> Result<bool> {
-        self.with(|map| {
-            let (word, stamp) = map.pair(offset, true)?;
-            let taken = word.compare_exchange(from, to, SeqCst, SeqCst).is_ok();
-            if taken {
-                stamp.store(who.stamp, SeqCst);
-            }
-            Ok(taken)
-        })
-    }
-
-    /// Takes one permit of the semaphore at `offset`, sleeping while there is none, at most
-    /// `timeout` ([`Error::Timeout`]).
-    pub fn semaphore_acquire(&self, offset: usize, timeout: Option<Duration>) -> Result<()> {
-        let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
-        loop {
-            if self.semaphore_try_acquire(offset)? {
-                return Ok(());
-            }
-            let Some(left) = remaining(deadline) else {
-                return Err(Error::Timeout {
-                    offset,
-                    what: "acquire",
-                });
-            };
-            // Counted as asleep before the count is looked at again (by the kernel, under its
-            // own lock): a release that adds a permit after we saw none then sees us and wakes us.
-            self.with(|map| Ok(map.pair(offset, true)?.1.fetch_add(1, SeqCst)))?;
-            let slept = self.wait(offset, 0, left);
-            let _ = self.with(|map| Ok(map.pair(offset, true)?.1.fetch_sub(1, SeqCst)));
-            slept?;
-        }
-    }
-
-    /// Takes one permit if there is one. Never sleeps.
-    pub fn semaphore_try_acquire(&self, offset: usize) -> Result<bool> {
-        self.with(|map| {
-            let (count, _) = map.pair(offset, true)?;
-            let mut seen = count.load(SeqCst) as i32;
-            while seen > 0 {
-                match count.compare_exchange(seen as u32, (seen - 1) as u32, SeqCst, SeqCst) {
-                    Ok(_) => return Ok(true),
-                    Err(now) => seen = now as i32,
-                }
-            }
-            Ok(false)
-        })
-    }
-
-    /// Adds `count` permits and wakes as many sleepers; past 2^31 - 1 permits is
-    /// [`Error::OutOfRange`] and adds none.
-    pub fn semaphore_release(&self, offset: usize, count: u32) -> Result<()> {
-        self.with(|map| {
-            let (permits, sleepers) = map.pair(offset, true)?;
-            let mut seen = permits.load(SeqCst);
-            loop {
-                let Some(next) = (seen as i32).max(0).checked_add_unsigned(count) else {
-                    return Err(Error::OutOfRange(format!(
-                        "releasing {count} permits would take the semaphore at byte offset \
-                         {offset} past 2147483647"
-                    )));
-                };
-                match permits.compare_exchange(seen, next as u32, SeqCst, SeqCst) {
-                    Ok(_) => break,
-                    Err(now) => seen = now,
-                }
-            }
-            if sleepers.load(SeqCst) != 0 {
-                crate::wait::address::wake(map.atomic_i32(offset)?, count);
-            }
-            Ok(())
-        })
-    }
-
-    /// The count of permits (a snapshot).
-    pub fn semaphore_value(&self, offset: usize) -> Result<u32> {
-        self.with(|map| Ok((map.pair(offset, false)?.0.load(SeqCst) as i32).max(0) as u32))
     }
 }

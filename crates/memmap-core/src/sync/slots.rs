@@ -5,14 +5,16 @@
 //! when the thread ends, which is how a worker thread that ended holding a lock is seen by the
 //! other threads of its process. Another process's holder is gone when its process is (`kill(pid,
 //! 0)` says `ESRCH`). The birth stamp is 0 (unknown): a process id reused while a lock stays held
-//! is not told apart from the holder, a gap that Linux and Windows do not have.
+//! is not told apart from the holder, a gap that Linux and Windows do not have. A FreeBSD jail sees
+//! only its own processes, so a holder outside it looks gone from inside: do not share a mutex
+//! between jails (macOS has no PID namespaces).
 
 use std::sync::Mutex;
 
 use rustix::io::Errno;
 use rustix::process::{getpid, test_kill_process, Pid};
 
-use super::Identity;
+use super::{Identity, Verdict};
 
 /// Slots per process: slot 0 is never used, so a token is never 0.
 const SLOTS: usize = 1 << 13;
@@ -64,9 +66,20 @@ pub(super) fn identify() -> Identity {
     }
 }
 
+/// Whether the thread `holder` names has ended (see [`gone`]). There are no stamps here, and no
+/// PID namespaces on macOS; a FreeBSD jail cannot see the processes outside it, which is why
+/// the module documentation says not to share a mutex across jails.
+pub(super) fn verdict(holder: Identity, _me: Identity, _settled: bool) -> Verdict {
+    if gone(holder.token) {
+        Verdict::Ended
+    } else {
+        Verdict::Alive
+    }
+}
+
 /// Whether the thread this token names has ended: its process is gone, or it is a thread of
 /// this process whose slot was given back.
-pub(super) fn gone(token: u32) -> bool {
+fn gone(token: u32) -> bool {
     let (process, slot) = (token >> 13, (token as usize) & (SLOTS - 1));
     if process == pid() & 0x3_ffff {
         let taken = TAKEN
@@ -78,14 +91,4 @@ pub(super) fn gone(token: u32) -> bool {
         return true;
     };
     matches!(test_kill_process(pid), Err(Errno::SRCH))
-}
-
-/// Not known here (see the module documentation).
-pub(super) fn stamp_of(_token: u32) -> Option<u32> {
-    None
-}
-
-/// Never asked: there are no stamps here.
-pub(super) fn same_birth(now: u32, stamp: u32) -> bool {
-    now == stamp
 }

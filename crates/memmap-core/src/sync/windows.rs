@@ -12,7 +12,7 @@ use windows_sys::Win32::System::Threading::{
     THREAD_QUERY_LIMITED_INFORMATION,
 };
 
-use super::Identity;
+use super::{Identity, Verdict};
 
 /// `GetExitCodeThread`'s answer for a thread that still runs.
 const STILL_ACTIVE: u32 = 259;
@@ -57,8 +57,25 @@ fn with_thread<T>(token: u32, f: impl FnOnce(HANDLE) -> T) -> Result<T, bool> {
     Ok(result)
 }
 
+/// Whether the thread `holder` names has ended: no live thread has its id, or the one that has
+/// it was created at another time than the stamp says (the id was reused). Stamp 0 (not yet
+/// written) is judged on the id alone once it has stayed 0 for a slice. Windows has no PID
+/// namespaces: thread ids are the system's.
+pub(super) fn verdict(holder: Identity, _me: Identity, settled: bool) -> Verdict {
+    if holder.stamp == 0 && !settled {
+        return Verdict::Alive;
+    }
+    let ended = gone(holder.token)
+        || (holder.stamp != 0 && stamp_of(holder.token).is_some_and(|now| now != holder.stamp));
+    if ended {
+        Verdict::Ended
+    } else {
+        Verdict::Alive
+    }
+}
+
 /// Whether no live thread has this id.
-pub(super) fn gone(token: u32) -> bool {
+fn gone(token: u32) -> bool {
     match with_thread(token, |thread| {
         let mut code = 0u32;
         // SAFETY: `thread` is open with query rights; `code` is a valid out-pointer.
@@ -70,13 +87,8 @@ pub(super) fn gone(token: u32) -> bool {
     }
 }
 
-/// Whether two creation times read for a thread id are the same thread's (Windows reuses ids
-/// quickly, and answers every reader alike: exactly).
-pub(super) fn same_birth(now: u32, stamp: u32) -> bool {
-    now == stamp
-}
-
-/// The creation time of thread `token`, if it lives.
-pub(super) fn stamp_of(token: u32) -> Option<u32> {
+/// The creation time of thread `token`, if it lives (Windows reuses ids quickly, and answers
+/// every reader alike: a reading is compared exactly).
+fn stamp_of(token: u32) -> Option<u32> {
     with_thread(token, created).ok().flatten()
 }
