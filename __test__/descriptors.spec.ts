@@ -162,3 +162,22 @@ test('after close(): the properties stay readable and methods throw ERR_MMAP_CLO
   t.throws(() => m.indexOf(1), { code: 'ERR_MMAP_CLOSED' })
   rmSync(path)
 })
+
+const fileHandleLike = (value: number) => ({ fd: value, getAsyncId: () => 0 })
+
+test("a FileHandle-like object's fd gets a number's checks: 2 ** 32 + n, n + 0.9 and NaN never map descriptor n", (t) => {
+  const secret = tempFile('secret bytes')
+  const fd = fsOpen(secret, 'r')
+  try {
+    for (const value of [2 ** 32 + fd, fd + 0.9, Number.NaN, -2, 2 ** 31]) {
+      const error = t.throws(() => openSync(fileHandleLike(value) as never), undefined, `fd ${value}`)
+      t.is((error as NodeJS.ErrnoException | undefined)?.code, 'ERR_OUT_OF_RANGE', `fd ${value}`)
+    }
+    // The descriptor itself, as a FileHandle-like object, is still mapped.
+    const m = openSync(fileHandleLike(fd) as never)
+    t.is(m.buffer.toString(), 'secret bytes')
+    m.close()
+  } finally {
+    closeSync(fd)
+  }
+})

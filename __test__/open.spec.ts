@@ -1,12 +1,13 @@
 import test from 'ava'
 import { constants as bufferConstants } from 'node:buffer'
+import { spawnSync } from 'node:child_process'
 import { readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 
 import * as memmap from '../index.js'
 import { openSync, open, pageSize, allocationGranularity, maxViewLength, Mapping } from '../index.js'
-import { pattern, root, runChild, tempDir, tempFile } from './helpers.js'
+import { pattern, root, runChild, tempDir, tempFile, testIf } from './helpers.js'
 
 test("mode 'r' maps the whole file and matches fs.readFileSync", (t) => {
   const path = tempFile(pattern(3 * pageSize + 123))
@@ -226,3 +227,36 @@ test('flush() and flushAsync() make ranges durable; flushAsync racing close() se
   t.true(outcome === 'flushed' || outcome === 'ERR_MMAP_CLOSED', String(outcome))
   await t.throwsAsync(m.flushAsync(), { code: 'ERR_MMAP_CLOSED' })
 })
+
+// A 'w+' whose mmap fails after its new size was accepted: a memfd sealed against writes (made by
+// Python, which has memfd_create and F_ADD_SEALS) takes a shrinking ftruncate but refuses a
+// writable shared mapping. The open must leave every byte as it was, by path and by descriptor.
+const sealable = process.platform === 'linux' && spawnSync('python3', ['-c', 'import os; os.memfd_create'], { encoding: 'utf8' }).status === 0
+testIf(sealable, 'needs Linux and python3 (memfd_create, F_ADD_SEALS)')(
+  "a failed 'w+' (mmap refused after the size was accepted) leaves every byte and the length as they were",
+  (t) => {
+    const python = `
+import fcntl, json, os, subprocess, sys
+fd = os.memfd_create('memmap-sealed', os.MFD_ALLOW_SEALING)
+data = bytes((i * 7 + 3) & 255 for i in range(8192))
+os.write(fd, data)
+fcntl.fcntl(fd, fcntl.F_ADD_SEALS, fcntl.F_SEAL_WRITE)
+script = '''
+const memmap = require(process.argv[1]); const fd = Number(process.argv[2]); const codes = []
+for (const source of ['/proc/self/fd/' + fd, fd]) {
+  try { memmap.openSync(source, { mode: 'w+', size: 4096 }).close(); codes.push('opened') } catch (e) { codes.push(e.code + ' ' + e.syscall) }
+}
+console.log(JSON.stringify(codes))
+'''
+child = subprocess.run([sys.argv[1], '-e', script, sys.argv[2], str(fd)], pass_fds=[fd], capture_output=True, text=True)
+after = os.pread(fd, 16384, 0)
+print(json.dumps({'codes': child.stdout.strip(), 'stderr': child.stderr, 'length': os.fstat(fd).st_size, 'same': after == data}))
+`
+    const result = spawnSync('python3', ['-c', python, process.execPath, root], { encoding: 'utf8', timeout: 60_000 })
+    t.is(result.status, 0, result.stderr)
+    const got = JSON.parse(result.stdout.trim().split('\n').pop()!) as { codes: string; stderr: string; length: number; same: boolean }
+    t.deepEqual(JSON.parse(got.codes || '[]'), ['EPERM mmap', 'EPERM mmap'], got.stderr)
+    t.is(got.length, 8192, 'the length is back')
+    t.true(got.same, 'every byte is as it was, those past the asked size included')
+  },
+)

@@ -181,3 +181,116 @@ test('the file is not changed by a search', (t) => {
   t.deepEqual(readFileSync(path), bytes)
   rmSync(path)
 })
+
+// Every encoding Buffer takes, the UTF-16 ones above all: Buffer#indexOf searches those in 16-bit
+// code units, so only at even offsets (bytes 62 61 00 62: 'a' in ucs2 is -1, not 1).
+const encodings = fc.constantFrom<BufferEncoding | undefined>(
+  undefined, 'utf8', 'utf-8', 'ascii', 'latin1', 'binary', 'hex', 'base64', 'base64url',
+  'ucs2', 'ucs-2', 'utf16le', 'utf-16le', 'UCS2' as BufferEncoding, 'UTF16LE' as BufferEncoding,
+)
+const unitHaystack = fc.uint8Array({ maxLength: 300 }).map((a) => Buffer.from(a.map((x) => [0x00, 0x61, 0x62, 0x63][x % 4])))
+const unitNeedles = fc.oneof(
+  fc.string({ maxLength: 3 }).map((s) => s.replace(/[^abc\0]/g, 'a')),
+  fc.uint8Array({ maxLength: 5 }).map((a) => Buffer.from(a.map((x) => [0x00, 0x61, 0x62, 0x63][x % 4]))),
+)
+
+/**
+ * Buffer's answer, but -1 where Node's UTF-16 search for a Buffer needle reports a miss in an
+ * odd-length buffer as `length - 1` (its not-found value is counted in code units, then doubled,
+ * and so never equals the byte length it is compared with; string needles count the buffer in
+ * whole units and are right): no match of a non-empty needle can start at that last, lone byte.
+ * README says memmap answers -1 there. A string offset is the encoding, as Buffer takes it.
+ */
+function reference(hay: Buffer, needle: string | Uint8Array, offset: unknown, encoding: BufferEncoding | undefined, f: () => number): unknown {
+  const found = answer(f)
+  const effective = typeof offset === 'string' ? offset : encoding
+  const utf16 = ['ucs2', 'ucs-2', 'utf16le', 'utf-16le'].includes(String(effective).toLowerCase())
+  const bytes = typeof needle !== 'string' && needle.length > 0
+  return utf16 && bytes && hay.length % 2 === 1 && found === hay.length - 1 ? -1 : found
+}
+
+test('with every encoding, UTF-16 ones included, the searches give Buffer#indexOf\'s answers', (t) => {
+  const bytes = Buffer.from([0x62, 0x61, 0x00, 0x62])
+  const path = tempFile(bytes)
+  const m = openSync(path)
+  t.is(m.indexOf('a', 'ucs2'), -1, 'the probe: no UTF-16 unit of these bytes is "a"')
+  t.is(m.indexOf('a', 'ucs2'), bytes.indexOf('a', 'ucs2'))
+  m.close()
+  rmSync(path)
+  fc.assert(
+    fc.property(unitHaystack, unitNeedles, offsets, encodings, (hay, needle, offset, encoding) => {
+      if (hay.length === 0) return
+      const file = tempFile(hay)
+      const mapped = openSync(file)
+      try {
+        const o = offset as number
+        const label = JSON.stringify({ hay: [...hay], needle: typeof needle === 'object' ? [...needle] : needle, offset, encoding })
+        t.deepEqual(answer(() => mapped.indexOf(needle, o, encoding)), reference(hay, needle, offset, encoding, () => hay.indexOf(needle, o, encoding)), `indexOf ${label}`)
+        t.deepEqual(answer(() => mapped.lastIndexOf(needle, o, encoding)), reference(hay, needle, offset, encoding, () => hay.lastIndexOf(needle, o, encoding)), `lastIndexOf ${label}`)
+      } finally {
+        mapped.close()
+        rmSync(file)
+      }
+    }),
+    { numRuns: underQemu ? 150 : 1500 },
+  )
+})
+
+// libuv has four pool threads by default: searches that held them would hold every fs call
+// queued behind them. In a child, so that the pool is the default one and no other test's work
+// is in it.
+test('8 indexOfAsync searches of 1 GiB hold no thread-pool thread: fs.promises.stat answers while all 8 are pending', (t) => {
+  const child = runChild(`
+    const fs = require('fs')
+    const path = require('path')
+    const dir = fs.mkdtempSync(path.join(require('os').tmpdir(), 'memmap-search-'))
+    const file = path.join(dir, 'sparse.bin')
+    fs.closeSync(fs.openSync(file, 'w'))
+    fs.truncateSync(file, 2 ** 30)
+    const m = memmap.openSync(file)
+    let settled = 0
+    const searches = Array.from({ length: 8 }, () => m.indexOfAsync('absent').then((at) => { settled++; return at }))
+    ;(async () => {
+      await fs.promises.stat(file)
+      const whileSearching = settled
+      const found = await Promise.all(searches)
+      m.close()
+      fs.rmSync(dir, { recursive: true })
+      console.log(JSON.stringify({ whileSearching, found }))
+    })()
+  `)
+  t.is(child.status, 0, child.stderr)
+  t.deepEqual(lastJson(child), { whileSearching: 0, found: Array(8).fill(-1) })
+})
+
+test('{ start, end } in the offset place bounds the search to matches wholly inside, as Python\'s find(sub, start, end) and rfind do', (t) => {
+  fc.assert(
+    fc.property(unitHaystack, unitNeedles, fc.integer({ min: -310, max: 310 }), fc.integer({ min: -310, max: 310 }), fc.constantFrom<BufferEncoding | undefined>(undefined, 'latin1', 'hex', 'ucs2'), (hay, needle, a, b, encoding) => {
+      if (hay.length === 0) return
+      const file = tempFile(hay)
+      const mapped = openSync(file)
+      try {
+        // Buffer#subarray's rules for the bounds, then a search of the slice.
+        const slice = hay.subarray(a, b)
+        const start = hay.length - hay.subarray(a).length
+        // UTF-16 units count from the mapping's start: the reference slice must start even.
+        if (encoding === 'ucs2' && start % 2 === 1) return
+        const shift = (at: number): number => (at === -1 ? -1 : at + start)
+        const label = JSON.stringify({ hay: [...hay], needle: typeof needle === 'object' ? [...needle] : needle, a, b, encoding })
+        const empty = typeof needle === 'string' ? needle.length === 0 : needle.length === 0
+        const utf16Odd = encoding === 'ucs2' && typeof needle !== 'string' && slice.length % 2 === 1
+        // Node.js 20 and 22 report a UTF-16 miss in an odd-length buffer as length - 1 (see `reference`).
+        const miss = (at: number): number => (utf16Odd && at === slice.length - 1 ? -1 : at)
+        const forward = empty ? start : shift(miss(slice.indexOf(needle, 0, encoding)))
+        const backward = empty ? start + slice.length : shift(slice.lastIndexOf(needle, slice.length, encoding))
+        t.is(mapped.indexOf(needle, { start: a, end: b, encoding }), forward, `indexOf ${label}`)
+        if (!utf16Odd) t.is(mapped.lastIndexOf(needle, { start: a, end: b, encoding }), backward, `lastIndexOf ${label}`)
+        t.is(mapped.includes(needle, { start: a, end: b, encoding }), forward !== -1, `includes ${label}`)
+      } finally {
+        mapped.close()
+        rmSync(file)
+      }
+    }),
+    { numRuns: underQemu ? 100 : 1000 },
+  )
+})

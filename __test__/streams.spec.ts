@@ -133,3 +133,76 @@ test('a resize that shortens the mapping mid-stream ends the stream at the new l
   t.true(total >= 16 * 1024 && total <= 16 * 1024 + 2 * 4096, `read ${total}`)
   m.close()
 })
+
+/**
+ * What a stream paused with a chunk queued does after `resize(length)`, once resumed: its
+ * chunks, how it settled, and the error's code and position. Settling is bounded: a stall is a
+ * `'stalled'` outcome, not a hang.
+ */
+async function resizedWhilePaused(length: number): Promise<{ bytes: Buffer; outcome: string; code?: string; position?: number }> {
+  const m = anonymous(64 * 1024)
+  m.write(pattern(64 * 1024, 31))
+  const stream = m.createReadStream({ highWaterMark: 4096 })
+  const chunks: Buffer[] = []
+  // The first chunk arrives, then the stream pauses with the next one queued.
+  await new Promise<void>((resolve) => {
+    stream.once('data', (chunk: Buffer) => {
+      chunks.push(Buffer.from(chunk))
+      stream.pause()
+      resolve()
+    })
+  })
+  await new Promise((resolve) => setImmediate(resolve))
+  assertQueued(stream)
+  m.resize(length)
+  const settled = new Promise<{ outcome: string; code?: string; position?: number }>((resolve) => {
+    stream.on('data', (chunk: Buffer) => chunks.push(Buffer.from(chunk)))
+    stream.on('end', () => resolve({ outcome: 'end' }))
+    stream.on('error', (error: NodeJS.ErrnoException & { position?: number }) => resolve({ outcome: 'error', code: error.code, position: error.position }))
+    setTimeout(() => resolve({ outcome: 'stalled' }), 2000)
+  })
+  stream.resume()
+  const result = await settled
+  m.close()
+  return { bytes: Buffer.concat(chunks), ...result }
+}
+
+function assertQueued(stream: NodeJS.ReadableStream & { readableLength?: number }): void {
+  if (!(stream.readableLength! > 0)) throw new Error('the probe needs a chunk queued while paused')
+}
+
+for (const [what, length] of [['shrink', 16 * 1024], ['grow', 128 * 1024], ['same length', 64 * 1024]] as const) {
+  test(`resize() (${what}) with a chunk queued in a paused stream: it ends or errors ERR_MMAP_RESIZED with where to go on, never stalls or gives wrong bytes`, async (t) => {
+    const expected = pattern(64 * 1024, 31)
+    const { bytes, outcome, code, position } = await resizedWhilePaused(length)
+    t.not(outcome, 'stalled', 'no data, end, error or close ever came')
+    // Whatever came is the file's bytes from the start, in order.
+    t.deepEqual(bytes, expected.subarray(0, bytes.length))
+    if (outcome === 'error') {
+      t.is(code, 'ERR_MMAP_RESIZED')
+      t.is(position, bytes.length, 'position is where the delivered bytes end')
+    } else {
+      t.is(bytes.length, Math.min(length, 64 * 1024))
+    }
+  })
+}
+
+test('end: Infinity is the whole mapping, as fs.createReadStream takes it; encoding gives strings that resize() cannot detach', async (t) => {
+  const text = 'héllo wörld, '.repeat(2000)
+  const m = anonymous(Buffer.byteLength(text))
+  m.write(Buffer.from(text))
+  t.is(Buffer.concat(await collect(m.createReadStream({ end: Infinity }))).toString(), text)
+  // 4096-byte chunks cut multi-byte characters: the decoder joins them, as fs's streams do.
+  const strings = m.createReadStream({ encoding: 'utf8', highWaterMark: 4096 })
+  const parts: string[] = []
+  for await (const part of strings) {
+    t.is(typeof part, 'string')
+    parts.push(part as string)
+    // The queued strings are copies: a remap cannot take them back.
+    if (parts.length === 1) m.resize(m.length)
+  }
+  t.is(parts.join(''), text)
+  t.throws(() => m.createReadStream({ encoding: 'klingon' as BufferEncoding }), { code: 'ERR_INVALID_ARG_VALUE' })
+  t.throws(() => m.createReadStream({ end: -Infinity }), { code: 'ERR_OUT_OF_RANGE' })
+  m.close()
+})

@@ -194,7 +194,15 @@ export function toDescriptor(value: unknown): number | undefined {
     if (!Number.isInteger(value) || value < 0 || value > 0x7fffffff) throw outOfRange('fd', '>= 0 && <= 2147483647', value)
     return value
   }
-  if (isFileHandle(value)) return value.fd // -1 once closed: EBADF from the binding, as fs says
+  if (isFileHandle(value)) {
+    // A FileHandle's `fd` gets a number's checks: -1 once closed (EBADF from the binding, as fs
+    // says), else a descriptor in range. A look-alike's fraction, NaN or 2 ** 32 + n would
+    // otherwise be cut down to another, unrelated descriptor.
+    const fd: unknown = value.fd
+    if (fd === -1) return fd
+    if (typeof fd !== 'number') throw invalidType('fd', 'of type number', fd)
+    return toDescriptor(fd)
+  }
   return undefined
 }
 
@@ -232,4 +240,22 @@ export function toSearchOffset(byteOffset: unknown, forward: boolean, length: nu
   const at = Math.trunc(typeof byteOffset === 'bigint' ? Number(byteOffset) : +(byteOffset as number))
   if (Number.isNaN(at)) return forward ? 0 : length
   return Math.max(-Number.MAX_SAFE_INTEGER, Math.min(Number.MAX_SAFE_INTEGER, at))
+}
+
+/**
+ * `options.start`, `options.end` and `options.encoding` of a reader over a mapping of `length`
+ * bytes (a stream, `lines()`): `end` exclusive, clamped, `Infinity` for the end (as
+ * `fs.createReadStream` takes it); `start > end` is `ERR_OUT_OF_RANGE`; an encoding Buffer does
+ * not know is `ERR_INVALID_ARG_VALUE`.
+ */
+export function toReadOptions(o: Record<string, unknown>, length: number): { start: number; end: number; encoding: BufferEncoding | undefined } {
+  const start = o.start === undefined ? 0 : toIndex(o.start, 'options.start')
+  const end = o.end === undefined || o.end === Infinity ? length : Math.min(toIndex(o.end, 'options.end'), length)
+  if (start > end) throw outOfRange('options.start', `<= "end" (here: ${end})`, start)
+  const encoding = o.encoding
+  if (encoding === undefined || encoding === null) return { start, end, encoding: undefined }
+  if (typeof encoding !== 'string' || !Buffer.isEncoding(encoding)) {
+    throw invalidValue('options.encoding', 'is not an encoding Buffer knows', encoding)
+  }
+  return { start, end, encoding }
 }

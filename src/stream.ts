@@ -1,9 +1,12 @@
 // createReadStream(): a Readable over a range of a mapping, of views where zero-copy Buffers are
 // allowed and of copies where they are refused. Closing the mapping destroys the stream with
-// ERR_MMAP_CLOSED, so no chunk still queued in it is delivered detached.
+// ERR_MMAP_CLOSED, so no chunk still queued in it is delivered detached. A resize() detaches the
+// queued views too: the stream then ends with ERR_MMAP_RESIZED, which says where to read on
+// (a Readable cannot take back what it holds, and a detached chunk would stall it for ever).
+// Nothing queued, or copies or strings queued: it goes on over the new pages, to the new end.
 
 import { Readable } from 'node:stream'
-import { closed, outOfRange, toIndex, toOptionsObject } from './args'
+import { closed, coded, outOfRange, toIndex, toOptionsObject, toReadOptions } from './args'
 import { zeroCopy } from './constants'
 import type { ReadStreamOptions } from './types'
 
@@ -29,10 +32,10 @@ export class MappingReadStream extends Readable {
     const o = toOptionsObject(options)
     const chunk = o.highWaterMark === undefined ? 64 * 1024 : toIndex(o.highWaterMark, 'options.highWaterMark')
     if (chunk === 0) throw outOfRange('options.highWaterMark', `an integer >= 1 and <= ${Number.MAX_SAFE_INTEGER}`, 0)
-    const start = o.start === undefined ? 0 : toIndex(o.start, 'options.start')
-    const end = o.end === undefined ? source.length : Math.min(toIndex(o.end, 'options.end'), source.length)
-    if (start > end) throw outOfRange('options.start', `<= "end" (here: ${end})`, start)
+    const { start, end, encoding } = toReadOptions(o, source.length)
     super({ highWaterMark: chunk })
+    // Chunks are then decoded as they are pushed: strings, which no resize() or close() detaches.
+    if (encoding !== undefined) this.setEncoding(encoding)
     this.#source = source
     this.#at = start
     this.#end = end
@@ -73,6 +76,28 @@ export class MappingReadStream extends Readable {
     const copy = Buffer.allocUnsafe(end - start)
     const count = this.#source.read(copy, start)
     return count === copy.length ? copy : copy.subarray(0, count)
+  }
+
+  /**
+   * Called by the mapping's `resize()`, which may have remapped: then the window is detached, and
+   * so are the views still queued (a Readable would stall on them). Those bytes are not delivered: the
+   * stream is destroyed with where the delivered bytes end.
+   */
+  remapped(): void {
+    // Not detached: the resize was refused before it remapped (or this stream has no views).
+    if (this.#window === undefined || this.#window.byteLength !== 0) return
+    this.#window = undefined
+    const queued = this.readableLength
+    if (this.destroyed || this.readableEnded || queued === 0 || !zeroCopy || this.readableEncoding !== null) return
+    const position = this.#at - queued
+    const error = coded(
+      new Error(
+        `The mapping was resized while ${queued} bytes of this stream were queued as views, which resize() ` +
+          `detached. Every byte before offset ${position} was delivered: createReadStream({ start: ${position} }) reads on`,
+      ),
+      'ERR_MMAP_RESIZED',
+    )
+    this.destroy(Object.assign(error, { position }))
   }
 
   /** Called by the mapping's `close()`: queued views are about to be detached. */

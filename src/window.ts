@@ -2,8 +2,9 @@
 // binding: one Buffer over an aligned 1 MiB chunk of the mapping, with the typed arrays the
 // atomics use over the same bytes.
 //
-// A napi class method costs about 450 ns; a copy or an `Atomics` call on a typed array over the
-// mapped pages costs 10-80 ns. A window is made only where it pays: over the whole-mapping Buffer
+// A call into the binding costs 50-110 ns (one of its bound functions, crates/memmap-node/src/
+// fast.rs) or 300-450 ns (a napi class method); a copy or an `Atomics` call on a typed array over
+// the mapped pages costs 10-80 ns. A window is made only where it pays: over the whole-mapping Buffer
 // when the caller already made one (free), or on the second call in a row that lands in the same
 // chunk (a view costs ~15 µs, so a one-off call or random calls over a huge mapping stay on the
 // binding). Closing or resizing the mapping detaches the window's Buffer like any other: its

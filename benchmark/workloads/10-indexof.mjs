@@ -71,9 +71,22 @@ export default {
           heap = undefined
         },
       },
+      {
+        name: 'in-heap Buffer#lastIndexOf',
+        group: 'ceiling',
+        note: 'the file read into the process first (untimed)',
+        iterations: 5,
+        setup() {
+          heap = readFileSync(big)
+        },
+        run: () => heap.lastIndexOf(NEEDLE),
+        teardown() {
+          heap = undefined
+        },
+      },
       mappedOnce('memmap indexOf, mapped once', (m) => m.indexOf(NEEDLE)),
       mappedOnce('memmap lastIndexOf, mapped once', (m) => m.lastIndexOf(NEEDLE)),
-      { ...mappedOnce('memmap indexOfAsync, mapped once', (m) => m.indexOfAsync(NEEDLE)), note: 'off the event loop, on a thread-pool thread', async: true },
+      { ...mappedOnce('memmap indexOfAsync, mapped once', (m) => m.indexOfAsync(NEEDLE)), note: 'off the event loop, on a thread of its own (not the libuv pool)', async: true },
       {
         name: 'memmap open + indexOf + close',
         group: 'memmap',

@@ -260,15 +260,22 @@ impl Map {
             .filter(|&len| len <= isize::MAX as usize)
             .ok_or_else(|| Error::OutOfRange(format!("length {length} is too large to map")))?;
         // The new length in one step: a length the file system refuses (EFBIG, ENOSPC) fails
-        // here with the file unchanged.
+        // here with the file unchanged. A 'w+' that shrinks the file waits until the mapping
+        // exists (the range it maps lies inside the old length): shrinking first would lose the
+        // bytes past the new end if mmap then failed (a sealed memfd, `ulimit -v`, the region
+        // cap), which no restored length brings back. Windows empties the file before mapping
+        // (below), so it shrinks here.
+        let shrink_after = cfg!(not(windows)) && mode == Mode::Create && file_len < old_len;
         if file_len != old_len {
             undo.old_len = Some(old_len);
             if path.is_none() {
                 // No path to open again: the length is put back through a copy of the descriptor.
                 undo.file = file.try_clone().ok();
             }
-            file.set_len(file_len)
-                .map_err(|e| Error::os(e, "ftruncate", name))?;
+            if !shrink_after {
+                file.set_len(file_len)
+                    .map_err(|e| Error::os(e, "ftruncate", name))?;
+            }
         }
         // Windows cannot empty a file while a view of it exists: 'w+' zeroes it before mapping.
         #[cfg(windows)]
@@ -300,13 +307,6 @@ impl Map {
             }
             Some(region)
         };
-        // "Created or truncated, then set to size bytes": zero-filled, nothing kept. Done once
-        // the mapping exists, so that no failure above has lost the old contents; the shared
-        // pages follow the file (no one else has them yet).
-        #[cfg(not(windows))]
-        if mode == Mode::Create && old_len > 0 {
-            zero_fill(&file, file_len).map_err(|e| Error::os(e, "ftruncate", name))?;
-        }
         // A read-only mapping's descriptor is closed here: the pages stay mapped without it, and
         // thousands of live mappings then hold no descriptors. A writable one keeps its file
         // for `resize()`.
@@ -319,9 +319,33 @@ impl Map {
             Some(path) if cfg!(unix) => (Backing::Path(path.to_path_buf()), Reader::keep(file)),
             Some(path) => (Backing::Path(path.to_path_buf()), None),
         };
-        let mut map = Map::from_region(region, Kind::File, mode, shown, offset, len, backing)?;
+        let mut map = Map::from_region(
+            region,
+            Kind::File,
+            mode,
+            shown.clone(),
+            offset,
+            len,
+            backing,
+        )?;
         map.io.reader = reader;
-        map.apply(options.populate, options.lock)?;
+        // Every step that can fail for want of a resource (the mapping, the region cap, locking
+        // the pages) is behind us: only now is anything of the old contents given up.
+        if options.lock {
+            map.lock(0, map.len)?;
+        }
+        // "Created or truncated, then set to size bytes": zero-filled, nothing kept (and the
+        // file shrunk, if it is). The shared pages follow the file: no one else has them yet.
+        #[cfg(not(windows))]
+        if mode == Mode::Create && old_len > 0 {
+            if let Some(file) = map.backing.file() {
+                zero_fill(file, file_len)
+                    .map_err(|e| Error::os(e, "ftruncate", shown.as_deref()))?;
+            }
+        }
+        if options.populate {
+            let _ = map.prefetch(0, map.len);
+        }
         undo.disarm();
         Ok(map)
     }
@@ -366,6 +390,19 @@ impl Map {
             exposed: OnceLock::new(),
             io: Io::default(),
         })
+    }
+
+    /// What names the memory this mapping shows, the same for every mapping of it in this
+    /// process (whatever path, descriptor or name opened it): the file's identity or the shared
+    /// memory's name. `None` for memory only this mapping reaches (anonymous memory, a read-only
+    /// file's private pages).
+    pub fn memory_source(&self) -> Option<String> {
+        let source = match (&self.backing, self.kind) {
+            (Backing::File(file), _) => format!("file:{}", crate::os::file_identity(file)?),
+            (_, Kind::Shared) => format!("shm:{}", self.path.as_ref()?),
+            _ => return None,
+        };
+        Some(source)
     }
 
     /// Marks the current region as handed to JavaScript (a Buffer is being made over it) and

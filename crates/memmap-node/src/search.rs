@@ -2,15 +2,19 @@
 //! facade applies `Buffer#indexOf`'s argument rules; the core finds the bytes.
 
 use memmap_core::Direction;
-use napi::bindgen_prelude::{AsyncTask, Uint8Array};
-use napi::{Env, Result};
+use napi::bindgen_prelude::Uint8Array;
+use napi::{sys, Env, Result};
 use napi_derive::napi;
 
-use crate::{bytes_of, Blocking, NativeMapping};
+use crate::shared::{promise_on_thread, settle};
+use crate::{bytes_of, NativeMapping};
 
 #[napi]
 impl NativeMapping {
-    /// Where `needle` occurs from `offset` (a safe integer, negative from the end), or −1.
+    /// Where `needle` occurs from `offset` (a safe integer, negative from the end), or −1;
+    /// `utf16`: in 16-bit code units, as `Buffer#indexOf` searches `'ucs2'`/`'utf16le'` (1: a
+    /// string's, 2: bytes'; 0: bytes anywhere). With `end`, only matches wholly inside
+    /// `[offset, end)` count (both resolved by the facade: in the mapping, `offset <= end`).
     #[napi]
     pub fn index_of(
         &self,
@@ -18,30 +22,78 @@ impl NativeMapping {
         needle: Uint8Array,
         offset: f64,
         forward: bool,
+        utf16: u32,
+        end: Option<f64>,
     ) -> Result<f64> {
         let needle = owned(&needle);
         self.with(&env, |map| {
-            map.search(&needle, offset as i64, direction(forward), &|| false)
+            search(map, &needle, offset, forward, utf16, end, &|| false)
         })
         .map(found)
     }
 
-    /// `indexOf` on a thread-pool thread. `close()` makes it give up at the next chunk (it then
-    /// rejects with `ERR_MMAP_CLOSED`) rather than wait for the whole search.
+    /// `indexOf` on a thread of its own, not libuv's pool: eight searches of 512 MiB would hold
+    /// all four pool threads, and every `fs` call would wait behind them. `close()` makes it
+    /// give up at the next chunk (it then rejects with `ERR_MMAP_CLOSED`) rather than wait for
+    /// the whole search.
     #[napi(ts_return_type = "Promise<number>")]
     pub fn index_of_async(
         &self,
+        env: Env,
         needle: Uint8Array,
         offset: f64,
         forward: bool,
-    ) -> AsyncTask<Blocking<Option<usize>, f64>> {
+        utf16: u32,
+        end: Option<f64>,
+    ) -> Result<sys::napi_value> {
         let needle = owned(&needle);
         let handle = self.handle.clone();
-        let work = move || {
-            let closing = || handle.closing();
-            handle.with(|map| map.search(&needle, offset as i64, direction(forward), &closing))
+        promise_on_thread(&env, move |done| {
+            let closing = handle.clone();
+            self.handle.search_on_thread(
+                move |map| {
+                    search(map, &needle, offset, forward, utf16, end, &|| {
+                        closing.closing()
+                    })
+                },
+                move |result| done(Box::new(move |env| settle(result.map(found))(env))),
+            )
+        })
+    }
+}
+
+fn search(
+    map: &memmap_core::Map,
+    needle: &[u8],
+    offset: f64,
+    forward: bool,
+    utf16: u32,
+    end: Option<f64>,
+    stop: &dyn Fn() -> bool,
+) -> memmap_core::Result<Option<usize>> {
+    let direction = direction(forward);
+    if let Some(end) = end {
+        // A range: whole UTF-16 units of the needle (Node drops a trailing odd byte; a needle
+        // of one byte, or longer than the range, is never found).
+        let needle = match utf16 {
+            0 => needle,
+            // Whole units must fit, and so must the needle's every byte, as Node asks.
+            _ if needle.len() == 1 || needle.len() as f64 > end - offset => return Ok(None),
+            _ => &needle[..needle.len() / 2 * 2],
         };
-        Blocking::spawn(work, found)
+        return map.search_range(
+            needle,
+            offset as usize,
+            end as usize,
+            direction,
+            utf16 != 0,
+            stop,
+        );
+    }
+    let offset = offset as i64;
+    match utf16 {
+        0 => map.search(needle, offset, direction, stop),
+        units => map.search_utf16(needle, offset, direction, units == 1, stop),
     }
 }
 

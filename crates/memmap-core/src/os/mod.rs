@@ -13,9 +13,9 @@ use unix as sys;
 #[cfg(windows)]
 mod windows;
 pub use sys::{
-    advise, advise_huge_pages, allocation_granularity, describe, errno_name, has_advice,
-    is_lock_limit, lock, lock_limit_hint, page_size, populate_write, prefetch, resident_pages,
-    unlock, uv_errno, ENOMEM_ERRNO, SYSCALL_ADVISE, SYSCALL_LOCK, SYSCALL_PREFETCH,
+    advise, advise_huge_pages, allocation_granularity, describe, errno_name, file_identity,
+    has_advice, is_lock_limit, lock, lock_limit_hint, page_size, populate_write, prefetch,
+    resident_pages, unlock, uv_errno, ENOMEM_ERRNO, SYSCALL_ADVISE, SYSCALL_LOCK, SYSCALL_PREFETCH,
     SYSCALL_RESIDENCY, SYSCALL_THREAD, SYSCALL_UNLOCK,
 };
 #[cfg(windows)]

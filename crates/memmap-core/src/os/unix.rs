@@ -312,3 +312,10 @@ pub unsafe fn populate_write(addr: *mut u8, len: usize) {
     // SAFETY: the caller's range and promise, passed on.
     unsafe { super::touch_pages(addr, len, true) };
 }
+
+/// What names a file's bytes whichever path or descriptor maps them: its device and inode.
+pub fn file_identity(file: &std::fs::File) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = file.metadata().ok()?;
+    Some(format!("{}:{}", meta.dev(), meta.ino()))
+}

@@ -294,3 +294,23 @@ pub unsafe fn populate_write(addr: *mut u8, len: usize) {
     // SAFETY: the caller's range and promise, passed on.
     unsafe { super::touch_pages(addr, len, true) };
 }
+
+/// What names a file's bytes whichever path or handle maps them: its volume's serial number and
+/// its file index.
+pub fn file_identity(file: &std::fs::File) -> Option<String> {
+    use std::os::windows::io::AsRawHandle;
+    use windows_sys::Win32::Storage::FileSystem::{
+        GetFileInformationByHandle, BY_HANDLE_FILE_INFORMATION,
+    };
+    // SAFETY: a plain-data structure, all zero is a valid value.
+    let mut info: BY_HANDLE_FILE_INFORMATION = unsafe { std::mem::zeroed() };
+    // SAFETY: the handle is the open file's, alive for the call; `info` is a valid out-pointer.
+    let ok = unsafe { GetFileInformationByHandle(file.as_raw_handle(), &mut info) };
+    (ok != 0).then(|| {
+        format!(
+            "{}:{}",
+            info.dwVolumeSerialNumber,
+            (u64::from(info.nFileIndexHigh) << 32) | u64::from(info.nFileIndexLow)
+        )
+    })
+}
