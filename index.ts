@@ -18,10 +18,14 @@ export default memmap
 export type {
   Advice,
   AnonymousOptions,
+  Barrier,
+  Channel,
+  Condition,
   CreateSharedOptions,
   FlushOptions,
   Held,
   Kind,
+  LinesOptions,
   MappingAtomics,
   MemmapError,
   MemmapErrorCode,
@@ -32,14 +36,19 @@ export type {
   ReadStreamOptions,
   Permit,
   Residency,
+  RwLock,
+  SearchRange,
   SearchValue,
   Semaphore,
+  TypedArray,
+  TypedArrayConstructor,
   WaitResult,
 } from './src/types'
 export { allocationGranularity, maxViewLength, pageSize } from './src/constants'
 export { anonymous, open, openSync } from './src/mapping'
 export type { FileSource } from './src/mapping'
 export type { MappingReadStream } from './src/stream'
+export type { LineIterator } from './src/lines'
 
 /** A live memory mapping, made by `openSync()`, `open()`, `anonymous()`, `createShared()` or `openShared()`. */
 export type Mapping = MappingClass

@@ -17,6 +17,8 @@
 //
 //   <!-- doc-test: skip — <reason> -->          not run; reported as skipped with the reason
 //   <!-- doc-test: node >= 24 — <reason> -->    skipped with the reason on older Node.js
+//   <!-- doc-test: needs numpy — <reason> -->   skipped with the reason where `python3 -c 'import
+//                                              numpy'` fails (wine, the musl run's library path)
 //   <!-- doc-test: fixture <name> <size> -->    a file made first in the block's directory:
 //                                              `size` in B, KiB, MiB or GiB (1MiB, 64KiB, 4096),
 //                                              filled with a fixed pseudo-random pattern
@@ -45,6 +47,7 @@ import {
   writeFileSync,
   writeSync,
 } from 'node:fs'
+import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
@@ -57,6 +60,7 @@ interface Block {
   code: string
   skip?: string // why it does not run
   minNode?: { major: number; reason: string }
+  needs?: { module: string; reason: string } // a Python module the block runs
   fixtures: { name: string; bytes: number; sparse: boolean }[]
   timeoutMs: number
   errors: string[] // bad markers
@@ -85,6 +89,8 @@ function applyMarker(block: Block, directive: string): void {
     block.skip = reason || 'no reason given'
   } else if (words[0] === 'node' && words[1] === '>=' && /^\d+$/.test(words[2] ?? '') && words.length === 3) {
     block.minNode = { major: Number(words[2]), reason: reason || `needs Node.js ${words[2]} or newer` }
+  } else if (words[0] === 'needs' && /^[a-z_]\w*$/.test(words[1] ?? '') && words.length === 2) {
+    block.needs = { module: words[1], reason: reason || `needs python3 with ${words[1]}` }
   } else if (words[0] === 'fixture' && (words.length === 3 || (words.length === 4 && words[3] === 'sparse'))) {
     const size = /^(\d+(?:\.\d+)?)(B|KiB|MiB|GiB)?$/.exec(words[2])
     if (!size || /[/\\]/.test(words[1])) block.errors.push(`bad fixture "${head}": <!-- doc-test: fixture name.bin 1MiB [sparse] -->`)
@@ -200,11 +206,24 @@ function shimPackage(at: string): void {
   writeFileSync(join(at, 'index.mjs'), `export * from ${esm}\nexport { default } from ${esm}\n`)
 }
 
+/** The development dependencies that doc blocks import (docs/datasets.md's recipes). */
+const DOC_DEPENDENCIES = ['apache-arrow']
+
+/** A package `name` in the block's directory that re-exports this repository's installed copy. */
+function shimDependency(at: string, name: string): void {
+  const entry = createRequire(join(root, 'package.json')).resolve(name)
+  mkdirSync(at)
+  writeFileSync(join(at, 'package.json'), JSON.stringify({ name, exports: { import: './index.mjs', require: './index.js' } }))
+  writeFileSync(join(at, 'index.js'), `module.exports = require(${JSON.stringify(entry)})\n`)
+  writeFileSync(join(at, 'index.mjs'), `export * from ${JSON.stringify(pathToFileURL(entry).href)}\n`)
+}
+
 async function runBlock(block: Block): Promise<Outcome> {
   const dir = mkdtempSync(join(tmpdir(), 'memmap-doc-'))
   try {
     mkdirSync(join(dir, 'node_modules'))
     shimPackage(join(dir, 'node_modules', 'memmap'))
+    for (const name of DOC_DEPENDENCIES) shimDependency(join(dir, 'node_modules', name), name)
     for (const f of block.fixtures) fixture(dir, f)
     const script = scriptName(block)
     writeFileSync(join(dir, script), block.code)
@@ -281,6 +300,16 @@ async function runBlock(block: Block): Promise<Outcome> {
 
 const nodeMajor = Number(process.versions.node.split('.')[0])
 
+/** Whether `python3` here imports `module` (asked once per module). */
+const pythonHas = new Map<string, boolean>()
+function hasPython(module: string): boolean {
+  if (!pythonHas.has(module)) {
+    const probe = spawnSync('python3', ['-c', `import ${module}`], { stdio: 'ignore', timeout: 60_000 })
+    pythonHas.set(module, probe.status === 0)
+  }
+  return pythonHas.get(module) === true
+}
+
 for (const file of docFiles) {
   for (const block of extractBlocks(file, readFileSync(join(root, file), 'utf8'))) {
     const title = `${block.file}:${block.line}`
@@ -290,6 +319,8 @@ for (const file of docFiles) {
       test.skip(`${title} (skipped: ${block.skip})`, () => {})
     } else if (block.minNode && nodeMajor < block.minNode.major) {
       test.skip(`${title} (skipped on Node.js ${nodeMajor}: ${block.minNode.reason})`, () => {})
+    } else if (block.needs && !hasPython(block.needs.module)) {
+      test.skip(`${title} (skipped: python3 cannot import ${block.needs.module} here: ${block.needs.reason})`, () => {})
     } else {
       test.serial(title, async (t) => {
         t.timeout(block.timeoutMs + 30_000)

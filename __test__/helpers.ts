@@ -187,3 +187,81 @@ export function testIf(applies: boolean, reason: string) {
     else test.skip(`${title} (skipped: ${reason})`, implementation)
   }
 }
+
+// Small helpers for the synchronization specs (first used by sync-primitives.spec.ts).
+
+/** The `code` of what `f` throws (or the error as a string), `undefined` if it returns. */
+export function thrownCode(f: () => unknown): string | undefined {
+  try {
+    f()
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code ?? String(error)
+  }
+  return undefined
+}
+
+/** Polls `check()` every 5 ms until it holds or `ms` have passed; whether it held. */
+export async function pollUntil(check: () => boolean, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms
+  while (!check()) {
+    if (Date.now() > deadline) return false
+    await new Promise((resolveTimer) => setTimeout(resolveTimer, 5))
+  }
+  return true
+}
+
+/** `promise`'s value, or `late` if it has not settled within `ms` (it is left running). */
+export async function settledWithin<T, L>(promise: Promise<T>, ms: number, late: L): Promise<T | L> {
+  let timer: NodeJS.Timeout | undefined
+  const guard = new Promise<L>((resolveGuard) => {
+    timer = setTimeout(() => resolveGuard(late), ms)
+  })
+  try {
+    return await Promise.race([promise, guard])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+/** Resolves once `child` has printed `text` on stdout; rejects if it ends first or after `ms`. */
+export function printedBy(child: ChildProcess, text: string, ms = 10_000): Promise<void> {
+  return new Promise((resolvePrinted, reject) => {
+    let seen = ''
+    const onData = (chunk: Buffer): void => {
+      seen += chunk.toString()
+      if (seen.includes(text)) done()
+    }
+    const onExit = (): void =>
+      done(new Error(`the child ended before printing ${JSON.stringify(text)} (printed ${JSON.stringify(seen)})`))
+    const timer = setTimeout(
+      () => done(new Error(`the child did not print ${JSON.stringify(text)} within ${ms} ms (printed ${JSON.stringify(seen)})`)),
+      ms,
+    )
+    function done(error?: Error): void {
+      clearTimeout(timer)
+      child.stdout?.off('data', onData)
+      child.off('exit', onExit)
+      if (error) reject(error)
+      else resolvePrinted()
+    }
+    child.stdout?.on('data', onData)
+    child.once('exit', onExit)
+  })
+}
+
+/** How many times the event loop turned (setImmediate, which no timer resolution limits) until `promise` settled. */
+export async function turnsWhile(promise: Promise<unknown>): Promise<number> {
+  let turns = 0
+  let turning = true
+  const turn = (): void => {
+    turns++
+    if (turning) setImmediate(turn)
+  }
+  turn()
+  try {
+    await promise
+  } finally {
+    turning = false
+  }
+  return turns
+}

@@ -6,7 +6,7 @@
 import test from 'ava'
 import { readFileSync } from 'node:fs'
 
-import { lastJson, pattern, runChild, tempFile, underQemu } from './helpers.js'
+import { lastJson, linux, pattern, runChild, tempFile, testIf, underQemu } from './helpers.js'
 
 const CHILD = (path: string) => `
 const fs = require('fs')
@@ -138,3 +138,51 @@ test('the small calls give the same results and errors with zero-copy windows an
   t.true(out.includes('ERR_MMAP_CLOSED'))
   t.true(out.includes('ERR_OUT_OF_RANGE'))
 })
+
+// The locks and atomics of the refused mode go through functions bound to their mapping's core
+// handle (crates/memmap-node/src/fast.rs). Each holds a reference to the handle until it is
+// collected: a leak would keep every dropped mapping's pages and descriptor.
+testIf(linux, 'counts descriptors and mappings in Linux /proc/self')(
+  'where Buffers are refused, 2,000 mappings that locked and were dropped without close() give back their pages and descriptors',
+  (t) => {
+    // All zero: a free mutex, and a counter from 0.
+    const path = tempFile(Buffer.alloc(4 * 4096))
+    const child = runChild(
+      `
+      const fs = require('fs');
+      const counts = () => {
+        const maps = fs.readFileSync('/proc/self/maps', 'utf8').split('\\n');
+        return { fds: fs.readdirSync('/proc/self/fd').length, file: maps.filter((l) => l.endsWith(${JSON.stringify(path)})).length };
+      };
+      const use = () => {
+        const m = memmap.openSync(${JSON.stringify(path)}, { mode: 'r+' });
+        m.mutex(0).lock().unlock();
+        m.atomics.add(8, 1);
+        return m.zeroCopy;
+      };
+      use();
+      const start = counts();
+      let zeroCopy = false;
+      for (let i = 0; i < 2000; i++) zeroCopy ||= use();
+      const peak = counts();
+      let rounds = 0;
+      const settle = () => {
+        global.gc();
+        const now = counts();
+        if ((now.file === 0 && now.fds <= start.fds) || ++rounds > 100) {
+          console.log(JSON.stringify({ zeroCopy, start, peak, after: now }));
+        } else setTimeout(settle, 10);
+      };
+      setImmediate(settle);
+    `,
+      { args: ['--expose-gc'], env: { MEMMAP_NO_EXTERNAL_BUFFERS: '1' } },
+    )
+    t.is(child.status, 0, child.stderr)
+    const out = lastJson<{ zeroCopy: boolean; start: { fds: number }; peak: { file: number }; after: { fds: number; file: number } }>(child)
+    t.false(out.zeroCopy)
+    t.true(out.peak.file > 0, 'the mappings were alive before the collection')
+    t.is(out.after.file, 0)
+    t.true(out.after.fds <= out.start.fds, JSON.stringify(out))
+    t.is(readFileSync(path).readInt32LE(8), 2001)
+  },
+)

@@ -18,7 +18,7 @@ import { benchDir, loadPeers, memmapPath, memmapProblem, memmapVersion } from '.
 import { svg } from './lib/svg.mjs'
 import { checkTargets, verdict } from './lib/targets.mjs'
 
-const WORKLOADS = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]
+const WORKLOADS = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]
 const TIMEOUT_MS = 5 * 60 * 1000
 
 const args = process.argv.slice(2)

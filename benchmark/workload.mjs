@@ -24,6 +24,8 @@ const ctx = {
   big: join(dir, DATA.big.name),
   bigSize: DATA.big.size(quick),
   small: join(dir, DATA.small.name),
+  lines: join(dir, DATA.lines.name),
+  linesSize: DATA.lines.size(quick),
   smallSize: DATA.small.size(quick),
 }
 

@@ -26,6 +26,14 @@ const file = join(dir, 'data.bin')
 const SIZE = 3 * 4096 + 123
 const initial = Buffer.alloc(SIZE)
 for (let i = 0; i < SIZE; i++) initial[i] = (i * 31) & 0xff
+// Text lines in the middle page, some ending in CRLF, for lines() to cut.
+for (let i = 4096, n = 0; i + 2 < 8192; n++) {
+  const length = (n * 7) % 23
+  initial.fill(97 + (n % 26), i, i + length)
+  i += length
+  if (n % 3 === 0) initial[i++] = 13
+  initial[i++] = 10
+}
 mkdirSync(join(dir, 'sub'))
 // Generated relative paths ('0', 'r+') that 'w+' creates land in the scratch directory.
 process.chdir(dir)
@@ -262,6 +270,78 @@ const steps = [
       // A refused release leaves the word as it was (a negative one reads as 0 permits).
       if (released) model.writeInt32LE(now, at)
     } })),
+  // A reader-writer lock over the fixture's bytes (256 of them, whatever earlier steps scribbled):
+  // the try forms and the timed forms with timeout 0 never block, and answer a Held, null, or a
+  // coded refusal; a Held given back leaves this thread in no slot and the writer word free of it.
+  // The lock may clear slots and words it judged dead: the model takes the bytes as they are after.
+  fc.tuple(index, fc.constantFrom('read', 'write', 'tryRead', 'tryWrite'), fc.boolean()).map(([at, how, twice]) => ({
+    name: `rwlock(${show(at)}).${how}()`,
+    run: ({ m, model }) => {
+      const [made, rw] = attempt(() => m.rwlock(at))
+      if (!made) {
+        if (wordAt(at, 8) && at + 256 <= SIZE && !m.closed) throw new Error(`rwlock(${show(at)}) refused: ${rw.code}`)
+        return
+      }
+      if (!wordAt(at, 8) || at + 256 > SIZE) throw new Error('rwlock() accepted a bad offset')
+      const [ok, held] = attempt(() => (how.startsWith('try') ? rw[how]() : rw[how](0)))
+      if (m.closed) return
+      if (!ok && !['ERR_MMAP_TIMEOUT', 'ERR_MMAP_DEADLOCK'].includes(held.code)) throw new Error(`${how}() failed with ${held.code}`)
+      if (ok && held !== null) {
+        if (typeof held.ownerDied !== 'boolean') throw new Error(`${how}() gave a Held without ownerDied`)
+        held.unlock()
+        if (twice) held.unlock()
+        if (rw.tryWrite === undefined) throw new Error('not a rwlock')
+      }
+      m.read(model.subarray(at, at + 256), at)
+    } })),
+  // A condition over scribbled bytes with a mutex taken at a free offset of its own: notify()
+  // answers at most its count and never blocks; wait(held, 0) times out at once, holding the
+  // mutex again.
+  fc.tuple(index, fc.oneof(fc.integer({ min: 0, max: 3 }), weird)).map(([at, count]) => ({
+    name: `condition(${show(at)}).notify(${show(count)})`,
+    run: ({ m, model }) => {
+      const [made, cv] = attempt(() => m.condition(at))
+      if (!made) {
+        if (wordAt(at, 8) && !m.closed) throw new Error(`condition(${show(at)}) refused: ${cv.code}`)
+        return
+      }
+      const [ok, woken] = attempt(() => cv.notify(count))
+      if (m.closed) return
+      const valid = count === undefined || (typeof count === 'number' && count >= 0)
+      if (ok !== valid) throw new Error(`notify(${show(count)}) ${ok ? 'accepted' : `refused (${woken.code})`}`)
+      if (ok && (!Number.isInteger(woken) || woken < 0 || woken > (count ?? 1))) throw new Error(`notify(${show(count)}) woke ${woken}`)
+      // A mutex in the last 8 bytes, which the fixture's model knows.
+      const mutexAt = Math.floor((SIZE - 8) / 8) * 8
+      if (mutexAt >= at && mutexAt < at + 8) return m.read(model.subarray(at, at + 8), at)
+      m.write(Buffer.alloc(8), mutexAt)
+      const held = m.mutex(mutexAt).lock(0)
+      const [waited, notified] = attempt(() => cv.wait(held, 0))
+      if (!waited) throw new Error(`wait(held, 0) failed with ${notified.code}`)
+      if (notified !== false && notified !== true) throw new Error(`wait gave ${show(notified)}`)
+      if (!m.mutex(mutexAt).locked) throw new Error('wait() returned without the mutex')
+      held.unlock()
+      m.read(model.subarray(at, at + 8), at)
+      m.read(model.subarray(mutexAt, mutexAt + 8), mutexAt)
+    } })),
+  // A barrier over scribbled bytes: wait(0) answers an index (one party), or throws that it is
+  // broken, or that the bytes name other parties; never blocks. reset() mends it for one party.
+  fc.tuple(index, fc.oneof(fc.integer({ min: 1, max: 3 }), weird)).map(([at, parties]) => ({
+    name: `barrier(${show(at)}, ${show(parties)}).wait(0)`,
+    run: ({ m, model }) => {
+      const [made, barrier] = attempt(() => m.barrier(at, parties))
+      const fits = wordAt(at, 8) && at + 16 <= SIZE
+      if (!made) {
+        if (fits && Number.isInteger(parties) && parties >= 1 && parties <= 0x7fffffff && !m.closed) throw new Error(`barrier refused: ${barrier.code}`)
+        return
+      }
+      if (!fits || !Number.isInteger(parties) || parties < 1 || parties > 0x7fffffff) throw new Error('barrier() accepted a bad argument')
+      const [ok, arrived] = attempt(() => barrier.wait(0))
+      if (m.closed) return
+      if (ok && (parties !== 1 || arrived !== 0)) throw new Error(`wait() of ${parties} parties gave ${arrived} at once`)
+      if (!ok && !['ERR_MMAP_BARRIER_BROKEN', 'ERR_INVALID_ARG_VALUE'].includes(arrived.code)) throw new Error(`wait() failed with ${arrived.code}`)
+      barrier.reset()
+      m.read(model.subarray(at, at + 16), at)
+    } })),
   // Named shared memory: names from a small per-run set (all unlinked at the end) or weird values.
   fc.tuple(fc.oneof(sharedName, weird), index, fc.oneof(fc.record({ exclusive: fc.oneof(fc.boolean(), weird), readOnly: fc.oneof(fc.boolean(), weird) }, { requiredKeys: [] }), weird))
     .map(([name, length, o]) => ({ name: `shared(${show(name)}, ${show(length)}, ${show(o)})`,
@@ -318,6 +398,44 @@ const steps = [
           if (!chunk.equals(model.subarray(start, start + chunk.length))) throw new Error('stream chunk differs from the model')
         }
         if (!keep) stream.destroy()
+      } })),
+  // lines(): every record, against a split of the model, or a coded refusal of bad options.
+  fc.tuple(fc.constant('lines'), fc.oneof(fc.record({ start: index, end: index, separator: fc.oneof(fc.constantFrom('\n', '\r\n', 0, 10, 'a'), bytes, weird), encoding: fc.oneof(fc.constantFrom('latin1', 'utf8', undefined), weird) }, { requiredKeys: [] }), weird))
+    .map(([, o]) => ({ name: `lines(${show(o)})`,
+      run: ({ m, model }) => {
+        const [ok, records] = attempt(() => [...m.lines(o)])
+        if (!ok || m.closed) return
+        const start = o?.start === undefined ? 0 : Number(o.start)
+        const end = o?.end === undefined || o.end === Infinity ? SIZE : Math.min(Number(o.end), SIZE)
+        const sep = o?.separator === undefined ? Buffer.from('\n') : typeof o.separator === 'number' ? Buffer.from([o.separator]) : Buffer.from(o.separator)
+        const expected = []
+        for (let at = start; at < end; ) {
+          const found = model.indexOf(sep, at)
+          if (found === -1 || found + sep.length > end) {
+            expected.push(model.subarray(at, end))
+            break
+          }
+          const cut = sep.length === 1 && sep[0] === 10 && found > at && model[found - 1] === 13 ? found - 1 : found
+          expected.push(model.subarray(at, cut))
+          at = found + sep.length
+        }
+        const encoding = o?.encoding ?? undefined
+        const want = expected.map((r) => (encoding === undefined ? r : r.toString(encoding)))
+        const same = records.length === want.length && records.every((r, i) => (typeof r === 'string' ? r === want[i] : Buffer.isBuffer(r) && r.equals(want[i])))
+        if (!same) throw new Error(`lines gave ${records.length} records, the model ${want.length}, or other bytes`)
+      } })),
+  // array(): a typed array over the model's bytes, detached with the mapping.
+  fc.tuple(fc.constant('array'), fc.oneof(fc.constantFrom(Uint8Array, Int16Array, Int32Array, Float32Array, Float64Array, BigInt64Array), weird), fc.oneof(index, fc.constant(undefined)), fc.oneof(index, fc.constant(undefined)))
+    .map(([, Type, at, length]) => ({ name: `array(${show(Type?.name ?? Type)}, ${show(at)}, ${show(length)})`,
+      run: ({ m, model }) => {
+        const [ok, array] = attempt(() => m.array(Type, at, length))
+        if (!ok || m.closed) return
+        const size = Type.BYTES_PER_ELEMENT
+        const from = at === undefined ? 0 : Number(at)
+        if (from % size !== 0) throw new Error('array accepted an unaligned byteOffset')
+        const count = length === undefined ? Math.floor((SIZE - from) / size) : Number(length)
+        if (array.length !== count || from + count * size > SIZE) throw new Error(`array of ${array.length}, expected ${count}`)
+        if (!Buffer.from(array.buffer, array.byteOffset, array.byteLength).equals(model.subarray(from, from + count * size))) throw new Error('array differs from the model')
       } })),
   // A descriptor of the fixture, opened with some flags, mapped with some options, then closed.
   fc.tuple(fc.constant('openSync(fd)'), fc.constantFrom('r', 'r+', 'a', 'w'), options).map(([, flags, o]) => ({ name: `openSync(fd ${flags}, ${show(o)})`,

@@ -5,6 +5,8 @@ import * as native from '../loader'
 import {
   closed,
   coded,
+  invalidType,
+  outOfRange,
   refused,
   toAdvice,
   toBytes,
@@ -21,21 +23,43 @@ import {
 } from './args'
 import { SharedAtomics } from './atomics'
 import { maxViewLength, zeroCopy } from './constants'
-import { SharedMutex, SharedSemaphore, type SyncSource, toSyncOffset } from './sync'
+import {
+  giveUp,
+  RWLOCK_SIZE,
+  SharedBarrier,
+  SharedCondition,
+  SharedMutex,
+  SharedRwLock,
+  SharedSemaphore,
+  bindFast,
+  type NativeFast,
+  type SyncSource,
+  toSyncOffset,
+} from './sync'
+import { SharedChannel, toChannelRange } from './channel'
+import { LineIterator } from './lines'
 import { MappingReadStream } from './stream'
 import type {
   Advice,
   AnonymousOptions,
+  Barrier,
+  Channel,
+  Condition,
   FlushOptions,
   Kind,
+  LinesOptions,
   MappingAtomics,
   Mode,
   Mutex,
   OpenOptions,
   ReadStreamOptions,
   Residency,
+  RwLock,
+  SearchRange,
   SearchValue,
   Semaphore,
+  TypedArray,
+  TypedArrayConstructor,
 } from './types'
 import { Windows } from './window'
 
@@ -65,6 +89,7 @@ export class Mapping {
   #atomics: SharedAtomics | undefined
   #windows: Windows | undefined
   #sync: SyncSource | undefined
+  #fast: NativeFast | undefined
   /** Streams still reading: `close()` ends them with `ERR_MMAP_CLOSED`. */
   #streams: Set<MappingReadStream> | undefined
   /** Whether `write()` and the writing atomics may go through the window (mode `'r'` may not). */
@@ -189,7 +214,7 @@ export class Mapping {
         return count
       }
     }
-    return this.#native.read(into, at)
+    return this.#fastCalls().read(into, at)
   }
 
   /** Copies all of `source` in at `position`, or throws `ERR_MMAP_OUT_OF_RANGE` having copied nothing. */
@@ -204,7 +229,7 @@ export class Mapping {
         return count
       }
     }
-    return this.#native.write(from, at)
+    return this.#fastCalls().write(from, at)
   }
 
   /**
@@ -225,37 +250,97 @@ export class Mapping {
   /**
    * The first offset at or after `byteOffset` where `value` occurs, or -1, with `Buffer#indexOf`'s
    * rules (a string's bytes in `encoding`, UTF-8 by default; a number is one byte; a negative
-   * offset counts from the end), over the whole mapping.
+   * offset counts from the end), over the whole mapping. In the offset's place, `{ start, end,
+   * encoding }` bounds the search to matches that lie wholly in `[start, end)` (Python's
+   * `find(sub, start, end)`; `Buffer#subarray`'s rules for the two).
    */
-  indexOf(value: SearchValue, byteOffset?: number | BufferEncoding, encoding?: BufferEncoding): number {
+  indexOf(value: SearchValue, byteOffset?: number | BufferEncoding | SearchRange, encoding?: BufferEncoding): number {
     return this.#search(value, byteOffset, encoding, true)
   }
 
-  /** The last offset at or before `byteOffset` where `value` occurs, or -1 (`Buffer#lastIndexOf`'s rules). */
-  lastIndexOf(value: SearchValue, byteOffset?: number | BufferEncoding, encoding?: BufferEncoding): number {
+  /** The last offset at or before `byteOffset` where `value` occurs, or -1 (`Buffer#lastIndexOf`'s rules); with `{ start, end }`, the last match wholly inside. */
+  lastIndexOf(value: SearchValue, byteOffset?: number | BufferEncoding | SearchRange, encoding?: BufferEncoding): number {
     return this.#search(value, byteOffset, encoding, false)
   }
 
   /** `indexOf(...) !== -1`. */
-  includes(value: SearchValue, byteOffset?: number | BufferEncoding, encoding?: BufferEncoding): boolean {
+  includes(value: SearchValue, byteOffset?: number | BufferEncoding | SearchRange, encoding?: BufferEncoding): boolean {
     return this.#search(value, byteOffset, encoding, true) !== -1
   }
 
-  /** `indexOf()` off the JavaScript thread; `close()` ends it early with `ERR_MMAP_CLOSED`. */
-  async indexOfAsync(value: SearchValue, byteOffset?: number | BufferEncoding, encoding?: BufferEncoding): Promise<number> {
-    const [needle, from] = this.#needle(value, byteOffset, encoding, true)
-    return this.#native.indexOfAsync(needle, from, true)
+  /** `indexOf()` off the JavaScript thread (a thread of its own, not libuv's pool); `close()` ends it early with `ERR_MMAP_CLOSED`. */
+  async indexOfAsync(value: SearchValue, byteOffset?: number | BufferEncoding | SearchRange, encoding?: BufferEncoding): Promise<number> {
+    const [needle, from, utf16, end] = this.#needle(value, byteOffset, encoding, true)
+    return unitsCorner(utf16, end, needle, this.#length, await this.#native.indexOfAsync(needle, from, true, utf16, end))
   }
 
   #search(value: unknown, byteOffset: unknown, encoding: unknown, forward: boolean): number {
-    const [needle, from] = this.#needle(value, byteOffset, encoding, forward)
-    return this.#native.indexOf(needle, from, forward)
+    const [needle, from, utf16, end] = this.#needle(value, byteOffset, encoding, forward)
+    return unitsCorner(utf16, end, needle, this.#length, this.#native.indexOf(needle, from, forward, utf16, end))
   }
 
-  /** The needle's bytes and where the search starts; a string `byteOffset` is the encoding, as in `Buffer#indexOf`. */
-  #needle(value: unknown, byteOffset: unknown, encoding: unknown, forward: boolean): [Uint8Array, number] {
+  /**
+   * The needle's bytes, where the search starts, whether it runs in UTF-16 code units (a
+   * string, 1, or bytes, 2, with `'ucs2'`/`'utf16le'`, as `Buffer#indexOf` searches them; 0: in
+   * bytes), and the end of a bounded search (`undefined`: none); a string `byteOffset` is the
+   * encoding, as in `Buffer#indexOf`, and an object is `{ start, end, encoding }`.
+   */
+  #needle(value: unknown, byteOffset: unknown, encoding: unknown, forward: boolean): [Uint8Array, number, number, number | undefined] {
     if (typeof byteOffset === 'string') [byteOffset, encoding] = [undefined, byteOffset]
-    return [toNeedle(value, encoding), toSearchOffset(byteOffset, forward, this.#length)]
+    let end: number | undefined
+    if (isPlainObject(byteOffset)) {
+      const range = byteOffset as SearchRange
+      if (range.encoding !== undefined) encoding = range.encoding
+      ;[byteOffset, end] = toRange(range.start, range.end, this.#length)
+    }
+    const utf16 = typeof value === 'number' || !isUtf16(encoding) ? 0 : typeof value === 'string' ? 1 : 2
+    const needle = toNeedle(value, encoding)
+    return [needle, end === undefined ? toSearchOffset(byteOffset, forward, this.#length) : (byteOffset as number), utf16, end]
+  }
+
+  /**
+   * The records between separators in `[start, end)` (default the whole mapping): `'\n'` by
+   * default, with a `'\r'` before it dropped; a last record without a separator is yielded, an
+   * empty range yields nothing. Zero-copy views, strings with `encoding`, or copies where
+   * zero-copy Buffers are refused. Separators are found by the core's SIMD search, a batch at a
+   * time; past `maxViewLength` too.
+   */
+  lines(options: LinesOptions & { encoding: BufferEncoding }): IterableIterator<string>
+  lines(options?: LinesOptions & { encoding?: null }): IterableIterator<Buffer>
+  lines(options?: LinesOptions): IterableIterator<Buffer | string>
+  lines(options?: LinesOptions): IterableIterator<Buffer | string> {
+    const binding = this.#native
+    const length = (): number => this.#length
+    return new LineIterator(
+      {
+        get length(): number {
+          return length()
+        },
+        get closed(): boolean {
+          return binding.closed
+        },
+        view: (start, end) => this.view(start, end),
+        read: (target, position) => this.read(target, position),
+        separators: (separator, from, to, out) => this.#fastCalls().separators(separator, from, to, out),
+      },
+      options,
+    )
+  }
+
+  /**
+   * A zero-copy `type` array over the mapping from `byteOffset` (default 0): `length` elements
+   * (default: whole elements to the end). `byteOffset` must be a multiple of the element size.
+   * Detached by `close()` and `resize()` like every view.
+   */
+  array<T extends TypedArray>(type: TypedArrayConstructor<T>, byteOffset: number = 0, length?: number): T {
+    const size = toElementSize(type)
+    const at = toIndex(byteOffset, 'byteOffset')
+    if (at % size !== 0) throw outOfRange('byteOffset', `a multiple of ${size} (${type.name}.BYTES_PER_ELEMENT)`, at)
+    if (at > this.#length) throw this.#closedOr(pastEnd(at, this.#length))
+    const count = length === undefined ? Math.floor((this.#length - at) / size) : toIndex(length, 'length')
+    if (at + count * size > this.#length) throw this.#closedOr(pastEnd(at + count * size, this.#length))
+    const bytes = this.view(at, at + count * size)
+    return new type(bytes.buffer, bytes.byteOffset, count)
   }
 
   /**
@@ -313,12 +398,16 @@ export class Mapping {
       if (this.#buffer?.byteLength === 0) this.#buffer = undefined
       this.#windows?.forget()
       if (!this.#native.closed) this.#length = this.#native.length
+      if (this.#streams !== undefined) for (const stream of this.#streams) stream.remapped()
     }
   }
 
   /** Unmaps now; every Buffer over the mapping is detached (length 0). Idempotent. */
   close(): void {
     if (this.#streams !== undefined) for (const stream of this.#streams) stream.abort()
+    // Locks held through this mapping are given up (the next holder sees ownerDied), and calls
+    // queued behind this thread's own holds are rejected, before the pages go.
+    if (this.#sync !== undefined && !this.#native.closed) giveUp(this.#sync)
     this.#buffer = undefined
     this.#windows?.forget()
     this.#native.close()
@@ -329,7 +418,7 @@ export class Mapping {
    * The same object each time.
    */
   get atomics(): MappingAtomics {
-    this.#atomics ??= new SharedAtomics(this.#native, this, this.#windowsOf(), this.#writable)
+    this.#atomics ??= new SharedAtomics(this.#native, this.#fastCalls(), this, this.#windowsOf(), this.#writable)
     return this.#atomics
   }
 
@@ -343,8 +432,65 @@ export class Mapping {
     return new SharedSemaphore(this.#syncSource(), toSyncOffset(byteOffset, this.#length))
   }
 
+  /** A reader-writer lock in the 256 bytes at `byteOffset` (8-aligned). */
+  rwlock(byteOffset: number): RwLock {
+    return new SharedRwLock(this.#syncSource(), toSyncOffset(byteOffset, this.#length, RWLOCK_SIZE))
+  }
+
+  /** A condition variable in the 8 bytes at `byteOffset` (8-aligned), used with a mutex. */
+  condition(byteOffset: number): Condition {
+    return new SharedCondition(this.#syncSource(), toSyncOffset(byteOffset, this.#length))
+  }
+
+  /** A barrier for `parties` threads or processes in the 16 bytes at `byteOffset` (8-aligned). */
+  barrier(byteOffset: number, parties: number): Barrier {
+    const source = this.#syncSource()
+    const at = toSyncOffset(byteOffset, this.#length, 16)
+    if (typeof parties !== 'number') throw invalidType('parties', 'of type number', parties)
+    if (!Number.isInteger(parties) || parties < 1 || parties > 0x7fffffff) {
+      throw outOfRange('parties', 'an integer >= 1 and <= 2147483647', parties)
+    }
+    return new SharedBarrier(source, at, parties)
+  }
+
+  /**
+   * A message queue in `[byteOffset, byteOffset + byteLength)` (all zero is an empty one), for
+   * every thread and process that maps these bytes. `byteOffset` is 8-aligned (64 keeps each
+   * side's words on cache lines of their own); `byteLength` is at least 272 and at most 2^30 + 256.
+   */
+  channel(byteOffset: number, byteLength: number): Channel {
+    if (this.#native.closed) throw closed()
+    const [at, length] = toChannelRange(byteOffset, byteLength, this.#length, this.#made.offset)
+    if (!this.#writable) {
+      throw coded(new Error("A channel needs writable memory: this mapping is read-only (mode 'r')"), 'ERR_MMAP_READ_ONLY')
+    }
+    return new SharedChannel(this, at, length)
+  }
+
+  /** The binding's hot calls bound to this mapping, made on first use (an open pays nothing). */
+  #fastCalls(): NativeFast {
+    this.#fast ??= bindFast(this.#native.fastSlot())
+    return this.#fast
+  }
+
   #syncSource(): SyncSource {
-    this.#sync ??= { native: this.#native, windows: this.#windowsOf(), writable: this.#writable }
+    if (this.#native.closed) throw closed()
+    if (this.#sync === undefined) {
+      // What names this mapping's memory, asked once: the same for every mapping of it here.
+      const base = this.#native.memoryKey(0)
+      const at = base.lastIndexOf('@')
+      const source = base.slice(0, at)
+      const start = Number(base.slice(at + 1))
+      this.#sync = {
+        native: this.#native,
+        fast: this.#fastCalls(),
+        windows: this.#windowsOf(),
+        writable: this.#writable,
+        key: (byteOffset) => `${source}@${start + byteOffset}`,
+        live: new Set(),
+        gates: new Set(),
+      }
+    }
     return this.#sync
   }
 
@@ -383,6 +529,13 @@ export function openSync(file: FileSource, options?: OpenOptions): Mapping {
 }
 
 /** `openSync()` off the JavaScript thread (a descriptor is duplicated before this returns). */
+/** Whether `encoding` names UTF-16 as Buffer's encodings do (any case, with or without the dash). */
+function isUtf16(encoding: unknown): boolean {
+  if (typeof encoding !== 'string') return false
+  const name = encoding.toLowerCase()
+  return name === 'ucs2' || name === 'ucs-2' || name === 'utf16le' || name === 'utf-16le'
+}
+
 export async function open(file: FileSource, options?: OpenOptions): Promise<Mapping> {
   const { fd, path, request, made } = fileRequest(file, options)
   const mapping = path === null ? native.openDescriptor(fd, request) : native.open(path, request)
@@ -410,4 +563,50 @@ export function anonymous(length: number | bigint, options?: AnonymousOptions): 
     lock: toFlag(o.lock, 'options.lock'),
   }
   return new Mapping(constructing, native.anonymous(size, flags), { kind: 'anonymous', mode: 'r+', path: null, offset: 0 })
+}
+
+/** `BYTES_PER_ELEMENT` of a typed array class `array()` was given, or a TypeError for anything else. */
+function toElementSize(type: unknown): number {
+  const size = typeof type === 'function' ? (type as { BYTES_PER_ELEMENT?: unknown }).BYTES_PER_ELEMENT : undefined
+  if (typeof size !== 'number' || !(type as { prototype?: unknown }).prototype || !(Object.getPrototypeOf((type as { prototype: object }).prototype) === typedArrayPrototype)) {
+    throw invalidType('type', 'a TypedArray class (Float64Array, Int32Array, ...)', type)
+  }
+  return size
+}
+
+/** %TypedArray%.prototype: every typed array class's prototype inherits from it directly. */
+const typedArrayPrototype = Object.getPrototypeOf(Int8Array.prototype) as object
+
+function pastEnd(end: number, length: number): Error {
+  return coded(
+    new RangeError(`The range ends at byte ${end}, past the end of the mapping (${length} bytes)`),
+    'ERR_MMAP_OUT_OF_RANGE',
+  )
+}
+
+/** `{ ... }` itself (not an array, a boxed number or a Date, which Buffer#indexOf coerces as offsets). */
+function isPlainObject(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return false
+  const prototype = Object.getPrototypeOf(value) as unknown
+  return prototype === Object.prototype || prototype === null
+}
+
+/**
+ * Whether this Node.js counts an odd-length Buffer's UTF-16 search for a Buffer needle in whole
+ * units. Asked of Buffer itself: the change came within the 24 line (24.19 still counts bytes,
+ * 24.22 units), so no version number says it.
+ */
+const wholeUnits = Buffer.from([99, 99, 0]).lastIndexOf(Buffer.alloc(0), 'utf16le') === 2
+
+/**
+ * The core answers a UTF-16 search for a Buffer needle (`utf16` 2) as Node.js 20, 22 and early
+ * 24 do; later ones count an odd-length haystack in whole units there, which shows in two corners:
+ * an empty needle's answer is at most the last whole unit's end, and a needle longer than the
+ * whole units is never found.
+ */
+function unitsCorner(utf16: number, end: number | undefined, needle: Uint8Array, length: number, found: number): number {
+  if (!wholeUnits || utf16 !== 2 || end !== undefined || length % 2 === 0) return found
+  const whole = length - 1
+  if (needle.length === 0) return Math.min(found, whole)
+  return needle.length > whole ? -1 : found
 }

@@ -62,6 +62,48 @@ export interface ReadStreamOptions {
   end?: number
   /** Bytes per chunk (default 64 KiB). */
   highWaterMark?: number
+  /** Chunks as strings in this encoding (`stream.setEncoding`), as `fs.createReadStream` takes it. */
+  encoding?: BufferEncoding | null
+}
+
+/** What `lines()` takes. */
+export interface LinesOptions {
+  /** First byte (default 0). */
+  start?: number
+  /** End of the range, exclusive (default, or `Infinity`: the mapping's length). */
+  end?: number
+  /** What ends a record (default `'\n'`, and then a `'\r'` before it is dropped too): a string's UTF-8 bytes, a byte, or bytes. */
+  separator?: string | number | Uint8Array
+  /** Records as strings in this encoding instead of Buffers. */
+  encoding?: BufferEncoding | null
+}
+
+/** A typed array class `array()` makes views of. */
+export type TypedArray =
+  | Int8Array
+  | Uint8Array
+  | Uint8ClampedArray
+  | Int16Array
+  | Uint16Array
+  | Int32Array
+  | Uint32Array
+  | Float32Array
+  | Float64Array
+  | BigInt64Array
+  | BigUint64Array
+
+/** The constructor of a `TypedArray`, as `array()` takes it. */
+export interface TypedArrayConstructor<T extends TypedArray> {
+  new (buffer: ArrayBufferLike, byteOffset?: number, length?: number): T
+  readonly BYTES_PER_ELEMENT: number
+}
+
+/** A bounded search, in `indexOf()`'s offset place: matches that lie wholly in `[start, end)` (`Buffer#subarray`'s rules). */
+export interface SearchRange {
+  start?: number
+  end?: number
+  /** The string value's encoding (as the third argument would give it). */
+  encoding?: BufferEncoding
 }
 
 /** What `indexOf()`, `lastIndexOf()` and `includes()` look for: bytes, a string's bytes, or one byte. */
@@ -111,28 +153,113 @@ export interface MappingAtomics {
 
 /**
  * A mutex in 8 bytes of the mapping (8-aligned; all zero is unlocked), shared by every thread and
- * process that maps them. Owned by one thread; survives its holder's death (see
- * docs/synchronization.md).
+ * process that maps them. Each `Held` belongs to the call that returned it; a thread's async calls
+ * queue first come first served. Survives its holder's death (see docs/synchronization.md).
  */
 export interface Mutex {
   readonly byteOffset: number
   /** Blocks until this thread holds the mutex; `ERR_MMAP_TIMEOUT` after `timeoutMs` (default: no limit). */
   lock(timeoutMs?: number): Held
-  /** The mutex if it is free now, else `null`. Never blocks. */
+  /** The mutex if it is free now, else `null` (also while this thread holds it). Never blocks. */
   tryLock(): Held | null
-  /** `lock()` off the event loop and off the libuv pool; the lock belongs to this thread. */
+  /** `lock()` off the event loop and off the libuv pool; queues behind this thread's other calls. */
   lockAsync(timeoutMs?: number): Promise<Held>
   /** Whether some thread holds it (a snapshot). */
   readonly locked: boolean
 }
 
-/** A held mutex. Dropping it without `unlock()` releases nothing. */
+/** A held lock (a mutex, or either side of a rwlock). Dropping it without `unlock()` releases nothing. */
 export interface Held {
-  /** The previous holder ended (killed, crashed, a terminated worker) without unlocking. */
+  /** The previous holder ended (killed, crashed, a terminated worker, closed its mapping) without unlocking. */
   readonly ownerDied: boolean
-  /** Unlocks; again is a no-op. `ERR_MMAP_NOT_OWNER` if the mutex was taken from this thread. */
+  /** Unlocks; again (or after `close()` gave it up) is a no-op. `ERR_MMAP_NOT_OWNER` if it was taken from this thread. */
   unlock(): void
   [Symbol.dispose](): void
+}
+
+/**
+ * A reader-writer lock in 256 bytes of the mapping (8-aligned; all zero is free): any number of
+ * readers, or one writer. Writers are not starved: a waiting writer stops new readers. At most 30
+ * threads read at once (one slot each, so that a dead reader's share comes back).
+ */
+export interface RwLock {
+  readonly byteOffset: number
+  read(timeoutMs?: number): Held
+  tryRead(): Held | null
+  readAsync(timeoutMs?: number): Promise<Held>
+  write(timeoutMs?: number): Held
+  tryWrite(): Held | null
+  writeAsync(timeoutMs?: number): Promise<Held>
+  /** How many threads read (a snapshot). */
+  readonly readers: number
+  /** Whether a writer holds it or waits for it (a snapshot). */
+  readonly writing: boolean
+}
+
+/** A condition variable in 8 bytes of the mapping (8-aligned; all zero has no waiters), used with a mutex. */
+export interface Condition {
+  readonly byteOffset: number
+  /**
+   * Unlocks `held`'s mutex, sleeps until notified (or the timeout), then locks it again before
+   * returning, as `pthread_cond_wait` does: `true` if notified, `false` if timed out. Wake-ups
+   * may be spurious: wait in a loop on your own condition.
+   */
+  wait(held: Held, timeoutMs?: number): boolean
+  waitAsync(held: Held, timeoutMs?: number): Promise<boolean>
+  /** Wakes up to `count` waiters (default 1) in any process; how many were waiting to be woken. */
+  notify(count?: number): number
+  notifyAll(): number
+}
+
+/** A barrier in 16 bytes of the mapping (8-aligned; all zero before first use) for `parties` threads or processes. */
+export interface Barrier {
+  readonly byteOffset: number
+  readonly parties: number
+  /** Waits until `parties` have arrived: this party's arrival index, 0 .. parties-1. A timeout breaks the barrier. */
+  wait(timeoutMs?: number): number
+  waitAsync(timeoutMs?: number): Promise<number>
+  /** Ends the current round (its waiters throw ERR_MMAP_BARRIER_BROKEN) and mends a broken barrier. */
+  reset(): void
+}
+
+/**
+ * A message queue in bytes of a mapping (`mapping.channel()`): any number of senders and
+ * receivers in any threads and processes; each message is received once and whole, and one
+ * sender's messages arrive in the order it sent them. All zero is an empty channel. A party
+ * killed at any moment never leaves a torn or duplicated message, and the others go on within a
+ * second (docs/channels.md says what a death at each step leaves).
+ */
+export interface Channel {
+  readonly byteOffset: number
+  readonly byteLength: number
+  /** The largest message that fits: `byteLength` - 256 (the header) - 8 (a record's), rounded down to 8. */
+  readonly maxMessage: number
+  /** Queues a copy of `message` (a string goes as UTF-8), waiting while the channel is full; `ERR_MMAP_TIMEOUT` after `timeoutMs`. */
+  send(message: Uint8Array | string, timeoutMs?: number): void
+  /** `send` if it can be done now (room, and no other sender of this thread or process in the middle of one); never blocks. */
+  trySend(message: Uint8Array | string): boolean
+  /** `send` without blocking the event loop or a thread-pool thread. */
+  sendAsync(message: Uint8Array | string, timeoutMs?: number): Promise<void>
+  /** The next message, as a Buffer of its own, waiting while the channel is empty; `ERR_MMAP_CHANNEL_ENDED` once it has ended and is empty. */
+  receive(timeoutMs?: number): Buffer
+  /** The next message if there is one now, else `null`. Never blocks. */
+  tryReceive(): Buffer | null
+  /** `receive` without blocking the event loop or a thread-pool thread. */
+  receiveAsync(timeoutMs?: number): Promise<Buffer>
+  /** Sends any value `v8.serialize` takes. */
+  sendValue(value: unknown, timeoutMs?: number): void
+  sendValueAsync(value: unknown, timeoutMs?: number): Promise<void>
+  /** Receives a value sent with `sendValue`, as `v8.deserialize` gives it. */
+  receiveValue(timeoutMs?: number): unknown
+  receiveValueAsync(timeoutMs?: number): Promise<unknown>
+  /** `receiveAsync` until the channel has ended and is empty. */
+  [Symbol.asyncIterator](): AsyncIterator<Buffer>
+  /** No more messages: sends throw `ERR_MMAP_CHANNEL_ENDED`; receivers drain what is queued, then finish. */
+  end(): void
+  /** Whether `end()` was called, by any party (a snapshot). */
+  readonly ended: boolean
+  /** Messages queued now (a snapshot). */
+  readonly pending: number
 }
 
 /** A counting semaphore in 8 bytes of the mapping (8-aligned; all zero is a count of 0). */
@@ -168,7 +295,11 @@ export interface Permit {
  * union or any other string.
  */
 export type MemmapErrorCode =
+  | 'ERR_MMAP_BARRIER_BROKEN'
+  | 'ERR_MMAP_CHANNEL_CORRUPT'
+  | 'ERR_MMAP_CHANNEL_ENDED'
   | 'ERR_MMAP_CLOSED'
+  | 'ERR_MMAP_RESIZED'
   | 'ERR_MMAP_DEADLOCK'
   | 'ERR_MMAP_EXTERNAL_BUFFER_REFUSED'
   | 'ERR_MMAP_NO_BINDING'

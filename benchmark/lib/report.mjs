@@ -101,6 +101,25 @@ export function markdown(results) {
       }
       out.push('')
     }
+    if (w.extra?.handoff) {
+      out.push(
+        `Per barrier round: each run's median divided by its ${w.extra.rounds.toLocaleString('en-US')} rounds. ` +
+          'The hand-off through a condition: each one timed from just before notify() to the return of ' +
+          "the waiter's wait(), in another process (CLOCK_MONOTONIC on both sides).",
+        '',
+        '| subject | a barrier round (run median / rounds) |',
+        '|---|---:|',
+        ...(w.subjects ?? []).map((s) => `| ${cell(s.name)} | ${s.median === undefined ? '–' : formatUs((s.median * 1000) / w.extra.rounds)} |`),
+        '',
+        '| hand-off | median | p10 | p90 | p99 | hand-offs timed |',
+        '|---|---:|---:|---:|---:|---:|',
+      )
+      for (const r of w.extra.handoff) {
+        if (r.error) out.push(`| ${cell(r.name)} | ✗ ${cell(r.error)} | | | | |`)
+        else out.push(`| ${cell(r.name)} | ${formatUs(r.medianUs)} | ${formatUs(r.p10Us)} | ${formatUs(r.p90Us)} | ${formatUs(r.p99Us)} | ${r.count.toLocaleString('en-US')} |`)
+      }
+      out.push('')
+    }
   }
   return out.join('\n')
 }

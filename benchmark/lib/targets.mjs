@@ -133,6 +133,8 @@ export function checkTargets(workloads) {
   nsRow('BigInt64 atomics read-modify-write ≤ 150 ns', 150, 'memmap atomics.compareExchange64')
   nsRow('notify with no waiter ≤ 50 ns', 50, 'memmap atomics.notify, nobody waiting')
   nsRow('uncontended mutex lock() + unlock() with zero-copy ≤ 60 ns', 60, 'memmap mutex lock() + unlock(), uncontended')
+  nsRow('uncontended rwlock read() + unlock() with zero-copy ≤ 80 ns', 80, 'memmap rwlock read() + unlock(), uncontended')
+  nsRow('condition notify() with no waiter ≤ 100 ns', 100, 'memmap condition notify(), no waiter')
   const refusedLock = find(workloads, 8, 'memmap mutex lock() + unlock(), uncontended, refused-Buffer mode')
   rows.push(
     refusedLock
@@ -146,7 +148,7 @@ export function checkTargets(workloads) {
   )
 
   // 9. The mutex across processes.
-  ratioRow("4 processes × 100,000 critical sections ≤ 0.5× Python's multiprocessing.Lock", 0.5, find(workloads, 9, 'memmap mutex'), find(workloads, 9, 'Python multiprocessing.Lock'))
+  ratioRow("4 processes × 100,000 critical sections ≤ 0.3× Python's multiprocessing.Lock", 0.3, find(workloads, 9, 'memmap mutex'), find(workloads, 9, 'Python multiprocessing.Lock'))
   const handoff = workloads.find((w) => w.id === 9)?.extra?.mutex?.handoffUs
   rows.push(
     handoff
@@ -157,6 +159,26 @@ export function checkTargets(workloads) {
           met: handoff.median <= 5,
         }
       : { target: 'mutex hand-off between two processes ≤ 5 µs median', subject: '', measured: 'not measured', met: null },
+  )
+  // 11. The barrier and the condition across processes.
+  ratioRow("4-process barrier round ≤ 0.2× Python's multiprocessing.Barrier", 0.2, find(workloads, 11, 'memmap barrier'), find(workloads, 11, 'Python multiprocessing.Barrier'))
+  const handoffs = workloads.find((w) => w.id === 11)?.extra?.handoff ?? []
+  const measuredRow = (name) => handoffs.find((row) => row.name === name && row.medianUs !== undefined)
+  const condition = measuredRow('memmap condition')
+  const asleep = handoffs.find((row) => row.name.startsWith('memmap condition, waiter asleep') && row.medianUs !== undefined)
+  const python = measuredRow('Python multiprocessing.Condition')
+  rows.push(
+    condition
+      ? {
+          target: 'hand-off to a waiting process through a condition ≤ 5 µs median',
+          subject: condition.name,
+          measured:
+            `${us(condition.medianUs)} median (p10 ${us(condition.p10Us)}, p90 ${us(condition.p90Us)})` +
+            (python ? `; Python ${us(python.medianUs)}` : '') +
+            (asleep ? `; with the waiter asleep first ${us(asleep.medianUs)}` : ''),
+          met: condition.medianUs <= 5,
+        }
+      : { target: 'hand-off to a waiting process through a condition ≤ 5 µs median', subject: '', measured: 'not measured', met: null },
   )
   const first = workloads.find((w) => w.id === 7)?.extra?.first
   rows.push(
@@ -173,6 +195,31 @@ export function checkTargets(workloads) {
   const searched = find(workloads, 10, 'memmap indexOf, mapped once')
   ratioRow('indexOf over 1 GiB ≤ 1.0× Buffer#indexOf on the in-heap copy', 1, searched, find(workloads, 10, 'in-heap Buffer#indexOf'))
   ratioRow('indexOf over 1 GiB ≤ 1.0× fs chunks + Buffer#indexOf', 1, searched, find(workloads, 10, 'fs readSync 1 MiB chunks + Buffer#indexOf'))
+  // 12. lines(): views ≥ 8× readline and ≥ 1.5× the hand-written loop; strings ≥ 4× readline.
+  const readline = find(workloads, 12, 'readline over fs.createReadStream')
+  const views = find(workloads, 12, 'memmap lines(), views')
+  ratioRow('lines() as views ≤ 0.125× readline (≥ 8× faster)', 1 / 8, views, readline)
+  ratioRow('lines() as views ≤ 0.667× the hand-written loop (≥ 1.5× faster)', 1 / 1.5, views, find(workloads, 12, 'hand-written loop: buffer.indexOf(10) + subarray'))
+  ratioRow("lines({ encoding: 'utf8' }) ≤ 0.25× readline (≥ 4× faster)", 1 / 4, find(workloads, 12, "memmap lines({ encoding: 'utf8' }), strings"), readline)
+  // 10. lastIndexOf at least twice Buffer#lastIndexOf's speed on the in-heap copy.
+  ratioRow('lastIndexOf over 1 GiB ≤ 0.5× Buffer#lastIndexOf on the in-heap copy (≥ 2× faster)', 0.5, find(workloads, 10, 'memmap lastIndexOf, mapped once'), find(workloads, 10, 'in-heap Buffer#lastIndexOf'))
+  // 13. Channels between processes.
+  const chan = workloads.find((w) => w.id === 13)
+  const c = chan?.extra?.channel
+  const send = find(workloads, 13, 'process.send')
+  const figure = (target, ok, measured) => rows.push(ok === null ? { target, subject: '', measured: 'not measured', met: null } : { target, subject: 'memmap channel', measured, met: ok })
+  const rt = (mine, limit, target) =>
+    figure(target, c?.[mine] === undefined ? null : c[mine] / c.ipcRoundTripUs <= limit, c && `${x(c[mine] / c.ipcRoundTripUs)} (${us(c[mine])} vs process.send ${us(c.ipcRoundTripUs)} a round trip)`)
+  rt('roundTripUs', 0.15, 'round trip of 64 bytes between two processes, blocking receive() ≤ 0.15× process.send')
+  rt('roundTripAsyncUs', 0.5, 'round trip of 64 bytes between two processes, receiveAsync() ≤ 0.5× process.send')
+  const oneWay = find(workloads, 13, 'memmap channel, receive()')
+  const count = c?.oneWayCount
+  const rate = oneWay && count ? count / (oneWay.median / 1000) : undefined
+  figure('one-way 64-byte messages, 1 → 1 processes ≥ 4 M messages/s', rate === undefined ? null : rate >= 4e6, rate && `${(rate / 1e6).toFixed(2)} M messages/s`)
+  ratioRow('one-way 64-byte messages, 1 → 1 processes ≤ 0.05× process.send (≥ 20× faster)', 1 / 20, oneWay, send)
+  figure('64 KiB messages, 1 → 1 processes ≥ 2 GB/s', c?.bigGBps === undefined ? null : c.bigGBps >= 2, c && `${c.bigGBps.toFixed(2)} GB/s`)
+  const many = c?.manyToMany
+  figure('64-byte messages, 4 → 3 processes ≥ 1 M messages/s in all', many === undefined ? null : many.perSecond >= 1e6, many && `${(many.perSecond / 1e6).toFixed(2)} M messages/s` + (c.pythonQueuePerSecond ? ` (Python multiprocessing.Queue 1 → 1: ${(c.pythonQueuePerSecond / 1e6).toFixed(3)} M/s)` : ''))
   return rows
 }
 

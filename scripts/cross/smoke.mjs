@@ -7,7 +7,7 @@
 //   node scripts/cross/smoke.mjs
 
 import assert from 'node:assert/strict'
-import { spawnSync } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { closeSync, mkdtempSync, openSync as fsOpen, rmSync, writeSync, ftruncateSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { constants as bufferConstants } from 'node:buffer'
@@ -157,6 +157,49 @@ check('shared memory and wait/notify across processes', () => {
     assert.equal(out, '42')
     assert.equal(m.atomics.wait(4, 0, 10_000), 'not-equal')
     assert.equal(m.atomics.load(0), 42)
+  } finally {
+    m.close()
+    memmap.unlinkShared(name)
+  }
+})
+
+check('locks across processes: a killed holder is taken over; rwlock, condition and barrier', () => {
+  const name = `memmap-smoke-locks-${process.pid}`
+  const m = memmap.createShared(name, 4096)
+  try {
+    // A child takes the mutex and the write lock, and dies holding both (process.exit without
+    // unlocking): both come back here with ownerDied.
+    child(`
+      const m = memmap.openShared(${JSON.stringify(name)});
+      m.mutex(0).lock(); m.rwlock(256).write(10_000);
+      process.exit(0);
+    `)
+    const held = m.mutex(0).lock(10_000)
+    assert.equal(held.ownerDied, true)
+    const write = m.rwlock(256).write(10_000)
+    assert.equal(write.ownerDied, true)
+    write.unlock()
+    // Two readers at once (this thread twice shares its slot); then the condition: wait() times
+    // out holding the mutex again; notify with nobody waiting is 0.
+    const [a, b] = [m.rwlock(256).read(), m.rwlock(256).read()]
+    assert.equal(m.rwlock(256).tryWrite(), null)
+    a.unlock()
+    b.unlock()
+    const cv = m.condition(8)
+    assert.equal(cv.notify(), 0)
+    assert.equal(cv.wait(held, 10), false)
+    assert.equal(m.mutex(0).locked, true)
+    held.unlock()
+    // A barrier of two: this process (blocked in wait) and a child; then alone, a timeout breaks it.
+    const barrier = m.barrier(16, 2)
+    const peer = spawn(process.execPath, ['-e', `const memmap = require(${JSON.stringify(root)});
+      memmap.openShared(${JSON.stringify(name)}).barrier(16, 2).wait(60_000)`], { stdio: 'ignore' })
+    const index = barrier.wait(60_000)
+    assert.ok(index === 0 || index === 1, `arrival index ${index}`)
+    peer.unref()
+    assert.throws(() => barrier.wait(1), { code: 'ERR_MMAP_BARRIER_BROKEN' })
+    barrier.reset()
+    assert.equal(m.barrier(48, 1).wait(1000), 0)
   } finally {
     m.close()
     memmap.unlinkShared(name)

@@ -72,7 +72,7 @@ pub enum Error {
     Timeout {
         /// Where the mutex or semaphore is.
         offset: usize,
-        /// `"lock"` or `"acquire"`.
+        /// `"lock"`, `"acquire"`, `"read"` or `"write"`.
         what: &'static str,
     },
     /// Unlocking a mutex that this thread does not hold (`ERR_MMAP_NOT_OWNER`).
@@ -87,6 +87,28 @@ pub enum Error {
         /// Where the mutex is.
         offset: usize,
     },
+    /// A barrier that a party's timeout (or garbage in its bytes) broke, or whose round was
+    /// ended by `reset()` (`ERR_MMAP_BARRIER_BROKEN`).
+    BarrierBroken {
+        /// Where the barrier is.
+        offset: usize,
+    },
+    /// An argument past what the call takes, as Node's own range checks say it
+    /// (`ERR_OUT_OF_RANGE`, a `RangeError`).
+    ArgumentRange(String),
+    /// A send on a channel after `end()` (`ERR_MMAP_CHANNEL_ENDED`).
+    ChannelEnded {
+        /// Where the channel is.
+        offset: usize,
+    },
+    /// A channel's bytes that no channel could have left: something else wrote over them
+    /// (`ERR_MMAP_CHANNEL_CORRUPT`).
+    ChannelCorrupt(String),
+    /// A message larger than the channel's `maxMessage` (`ERR_MMAP_TOO_LARGE`, a `RangeError`).
+    TooLarge(String),
+    /// A wait given up because the thread that asked for it is ending (a terminated worker):
+    /// nothing was taken. JavaScript never sees it; it is `ERR_MMAP_CLOSED` if it ever does.
+    Cancelled,
 }
 
 /// The crate's result type.
@@ -124,6 +146,12 @@ impl Error {
             Error::Timeout { .. } => "ERR_MMAP_TIMEOUT",
             Error::NotOwner { .. } => "ERR_MMAP_NOT_OWNER",
             Error::Deadlock { .. } => "ERR_MMAP_DEADLOCK",
+            Error::ArgumentRange(_) => "ERR_OUT_OF_RANGE",
+            Error::BarrierBroken { .. } => "ERR_MMAP_BARRIER_BROKEN",
+            Error::ChannelEnded { .. } => "ERR_MMAP_CHANNEL_ENDED",
+            Error::ChannelCorrupt(_) => "ERR_MMAP_CHANNEL_CORRUPT",
+            Error::TooLarge(_) => "ERR_MMAP_TOO_LARGE",
+            Error::Cancelled => "ERR_MMAP_CLOSED",
         }
     }
 
@@ -164,7 +192,10 @@ impl Error {
 
     /// Whether JavaScript should see a `RangeError` rather than an `Error`.
     pub fn is_range_error(&self) -> bool {
-        matches!(self, Error::OutOfRange(_))
+        matches!(
+            self,
+            Error::OutOfRange(_) | Error::ArgumentRange(_) | Error::TooLarge(_)
+        )
     }
 
     /// Whether JavaScript should see a `TypeError` rather than an `Error`.
@@ -203,7 +234,28 @@ impl fmt::Display for Error {
                 syscall,
                 path,
             } => self.write_os(f, source, syscall, path.as_deref()),
-            Error::OutOfRange(message) | Error::InvalidArgument(message) => f.write_str(message),
+            Error::OutOfRange(message)
+            | Error::InvalidArgument(message)
+            | Error::ArgumentRange(message)
+            | Error::TooLarge(message) => f.write_str(message),
+            Error::ChannelEnded { offset } => write!(
+                f,
+                "The channel at byte offset {offset} has ended: no more messages can be sent on it"
+            ),
+            Error::ChannelCorrupt(what) => write!(
+                f,
+                "The channel's bytes are not a channel ({what}): something other than a channel \
+                 wrote over them"
+            ),
+            Error::BarrierBroken { offset } => write!(
+                f,
+                "The barrier at byte offset {offset} is broken: a party timed out (or reset() \
+                 ended the round) before all arrived. Call reset() to use it again"
+            ),
+            Error::Cancelled => f.write_str(
+                "The wait was given up: the thread that asked for it is ending, and nothing was \
+                 taken",
+            ),
             Error::Closed => f.write_str("The mapping is closed: open it again to use it"),
             Error::ReadOnly => f.write_str(
                 "The mapping was opened with mode 'r': open it with mode 'r+' to write to the file",
@@ -240,10 +292,10 @@ impl fmt::Display for Error {
             Error::Timeout { offset, what } => write!(
                 f,
                 "{what}() timed out: the {} at byte offset {offset} was not available in time",
-                if *what == "lock" {
-                    "mutex"
-                } else {
-                    "semaphore"
+                match *what {
+                    "lock" => "mutex",
+                    "acquire" => "semaphore",
+                    _ => "reader-writer lock",
                 }
             ),
             Error::NotOwner { offset, holder: 0 } => write!(

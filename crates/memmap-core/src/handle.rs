@@ -11,9 +11,11 @@ use std::sync::atomic::{AtomicBool, AtomicI32, Ordering::SeqCst};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;
 
+use crate::agent::{Agent, Ticket, Undo};
 use crate::budget::{Reservation, THREAD_REGIONS};
 use crate::error::{Error, Result};
 use crate::map::Map;
+use crate::sync::{Waiter, STOP_SLICE};
 use crate::wait::{sleep, Sleepers, Slept, WaitResult};
 
 /// Shared ownership of one mapping. Clones share it; the pages are unmapped when the last clone
@@ -122,8 +124,38 @@ impl Handle {
         self.0.sleepers.leave(word);
         match slept {
             Slept::Done(result) => Ok(result),
-            Slept::Evicted if self.is_closed() => Err(Error::Closed),
-            Slept::Evicted => Ok(WaitResult::Ok),
+            // Remapped: woken as by a notify if the word is still there, as a lock would go on;
+            // a word the new length cut off is the error a lock gets for it.
+            Slept::Evicted => self.with(|map| map.atomic_i32(offset).map(|_| WaitResult::Ok)),
+        }
+    }
+
+    /// [`Handle::wait`] in sleeps of at most [`STOP_SLICE`], between which `waiter` is asked to
+    /// stop ([`Error::Cancelled`]): for a thread that can be terminated while it waits. A notify
+    /// that lands in the microsecond between two sleeps, on a word it leaves unchanged, is missed.
+    pub fn wait_as(
+        &self,
+        waiter: &Waiter<'_>,
+        offset: usize,
+        expected: i32,
+        timeout: Option<Duration>,
+    ) -> Result<WaitResult> {
+        let deadline = crate::sync::deadline_of(timeout);
+        let mut first = true;
+        loop {
+            let Some(left) = crate::sync::remaining(deadline) else {
+                return Ok(WaitResult::TimedOut);
+            };
+            let slice = left.map_or(STOP_SLICE, |left| left.min(STOP_SLICE));
+            match self.wait(offset, expected, Some(slice))? {
+                WaitResult::TimedOut => {
+                    first = false;
+                    waiter.check()?;
+                }
+                // A change seen on waking from an earlier sleep came with a notify.
+                WaitResult::NotEqual if !first => return Ok(WaitResult::Ok),
+                result => return Ok(result),
+            }
         }
     }
 
@@ -142,37 +174,107 @@ impl Handle {
         self.on_thread(move |handle| done(handle.wait(offset, expected, timeout)))
     }
 
-    /// [`Handle::mutex_lock`] for `who` on a thread of its own, as [`Handle::wait_on_thread`]
-    /// does it: the lock is taken in `who`'s name (the JavaScript thread that asked), and
-    /// closing the mapping ends the wait with [`Error::Closed`].
+    /// Runs an acquisition (`work`, for `who`) on a thread of its own, as
+    /// [`Handle::wait_on_thread`] does a wait: closing the mapping ends it with
+    /// [`Error::Closed`]. The result goes to a ticket of `agent`, and `done` is called once it is
+    /// there. When `agent` ends first, the wait stops and takes nothing, and what was taken but not
+    /// yet [taken from the ticket](Ticket::take) is given back with `undo`.
+    pub fn acquire_on_thread<T: Send + 'static>(
+        &self,
+        agent: &Agent,
+        who: crate::Identity,
+        work: impl FnOnce(&Handle, &Waiter<'_>) -> Result<T> + Send + 'static,
+        undo: impl FnOnce(&Handle) + Send + 'static,
+        done: impl FnOnce(Arc<Ticket<T>>) + Send + 'static,
+    ) -> Result<()> {
+        let (agent, ticket) = (agent.clone(), agent.ticket());
+        self.on_thread(move |handle| {
+            let stop = || agent.ended();
+            let waiter = Waiter {
+                who,
+                stop: &stop,
+                holds_none: true,
+            };
+            let result = work(handle, &waiter);
+            let undo: Option<Undo> = result.is_ok().then(|| {
+                let handle = handle.clone();
+                Box::new(move || undo(&handle)) as Undo
+            });
+            ticket.finish(result, undo);
+            done(ticket);
+        })
+    }
+
+    /// [`Handle::mutex_lock_as`] for `who` on a thread of its own ([`Handle::acquire_on_thread`]):
+    /// the lock is taken in `who`'s name (the JavaScript thread that asked).
     pub fn mutex_lock_on_thread(
         &self,
         offset: usize,
         who: crate::Identity,
         timeout: Option<Duration>,
-        done: impl FnOnce(Result<crate::Locked>) + Send + 'static,
+        agent: &Agent,
+        done: impl FnOnce(Arc<Ticket<crate::Locked>>) + Send + 'static,
     ) -> Result<()> {
-        self.on_thread(move |handle| done(handle.mutex_lock(offset, who, timeout)))
+        self.acquire_on_thread(
+            agent,
+            who,
+            move |handle, waiter| handle.mutex_lock_as(waiter, offset, timeout),
+            move |handle| drop(handle.mutex_unlock(offset, who)),
+            done,
+        )
     }
 
-    /// [`Handle::semaphore_acquire`] on a thread of its own, as [`Handle::wait_on_thread`].
+    /// [`Handle::semaphore_acquire_as`] on a thread of its own ([`Handle::acquire_on_thread`]): a
+    /// permit taken but never taken from the ticket is released again.
     pub fn semaphore_acquire_on_thread(
         &self,
         offset: usize,
         timeout: Option<Duration>,
-        done: impl FnOnce(Result<()>) + Send + 'static,
+        agent: &Agent,
+        done: impl FnOnce(Arc<Ticket<()>>) + Send + 'static,
     ) -> Result<()> {
-        self.on_thread(move |handle| done(handle.semaphore_acquire(offset, timeout)))
+        self.acquire_on_thread(
+            agent,
+            crate::sync::me(),
+            move |handle, waiter| handle.semaphore_acquire_as(waiter, offset, timeout),
+            move |handle| drop(handle.semaphore_release(offset, 1)),
+            done,
+        )
     }
 
-    /// Runs `work` on a new thread that sleeps in the kernel (see [`Handle::wait_on_thread`]).
+    /// What names the memory at `offset` for every mapping of it in this process (see
+    /// [`Map::memory_source`] and the byte's offset in it); memory only this handle reaches is
+    /// named by the handle.
+    pub fn memory_key(&self, offset: usize) -> Result<String> {
+        self.with(|map| {
+            Ok(match map.memory_source() {
+                Some(source) => format!("{source}@{}", map.offset() + offset as u64),
+                None => format!("handle:{:p}@{offset}", Arc::as_ptr(&self.0)),
+            })
+        })
+    }
+
+    /// `search` (a whole-mapping search, say) on a thread of its own, handing its result to
+    /// `done` there: a long search holds no thread of a shared pool (libuv's four), so the
+    /// file system calls queued behind it are not delayed. `search` should ask
+    /// [`Handle::closing`] between chunks, so that `close()` ends it early.
+    pub fn search_on_thread<T: Send + 'static>(
+        &self,
+        search: impl FnOnce(&Map) -> Result<T> + Send + 'static,
+        done: impl FnOnce(Result<T>) + Send + 'static,
+    ) -> Result<()> {
+        self.on_thread(move |handle| done(handle.with(search)))
+    }
+
+    /// Runs `work` on a new thread of its own: it sleeps in the kernel (see
+    /// [`Handle::wait_on_thread`]) or searches, and so holds no pool thread.
     fn on_thread(&self, work: impl FnOnce(&Handle) + Send + 'static) -> Result<()> {
         let path = self.with(|map| Ok(map.path().map(str::to_owned)))?;
         let regions = Reservation::take_regions(THREAD_REGIONS, path.as_deref())?;
         let handle = self.clone();
         std::thread::Builder::new()
             .name("memmap-wait".into())
-            // The thread sleeps in the kernel; its stack holds a few frames.
+            // The thread sleeps in the kernel or searches with memchr: a few frames.
             .stack_size(64 * 1024)
             .spawn(move || {
                 let _regions = regions;

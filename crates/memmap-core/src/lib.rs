@@ -16,6 +16,7 @@
 //!   [`Handle::wait`], [`Handle::notify`]).
 //! - `os`: the few platform facts and conversions, one small module per platform.
 
+mod agent;
 mod anon;
 mod atomics;
 mod budget;
@@ -35,6 +36,9 @@ mod sigbus;
 mod sync;
 mod wait;
 
+pub mod channel;
+
+pub use agent::{Agent, Ticket};
 pub use anon::AnonymousOptions;
 pub use budget::limit as mapping_limit;
 pub use control::{Advice, Residency};
@@ -49,5 +53,11 @@ pub use search::Direction;
 
 pub use atomics::Rmw;
 pub use shm::{check_name as check_shared_name, unlink_shared};
-pub use sync::{me as thread_identity, Identity, Locked};
+pub use sync::barrier::{Arrival, SIZE as BARRIER_SIZE};
+pub use sync::condition::{Claim as ConditionClaim, SIZE as CONDITION_SIZE};
+pub use sync::rwlock::{SIZE as RWLOCK_SIZE, SLOTS as RWLOCK_SLOTS};
+pub use sync::{
+    me as thread_identity, verdict, Identity, Locked, Verdict, Waiter, ABANDONED, STOP_SLICE,
+    WAITERS,
+};
 pub use wait::WaitResult;

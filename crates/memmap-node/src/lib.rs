@@ -12,12 +12,13 @@
 pub mod control;
 mod enums;
 mod errors;
+mod fast;
 mod search;
 mod shared;
 mod sync;
 mod views;
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::path::PathBuf;
 
 use memmap_core::{duplicate_descriptor, Error as CoreError, Handle, Map, OpenOptions};
@@ -60,10 +61,26 @@ pub struct NativeMapping {
     // Interior mutability: napi-rs refuses `&mut self` calls while a `&self` call's promise
     // (flushAsync) is pending, and close() must work then.
     views: RefCell<Views>,
+    /// Where `fast.rs`'s table holds a clone of `handle`, once asked for.
+    slot: Cell<Option<u32>>,
 }
 
 #[napi]
 impl NativeMapping {
+    /// This mapping's number for the functions of [`fast_functions`], registered on the first
+    /// call and freed when the mapping is collected.
+    #[napi]
+    pub fn fast_slot(&self) -> u32 {
+        match self.slot.get() {
+            Some(slot) => slot,
+            None => {
+                let slot = fast::register(&self.handle);
+                self.slot.set(Some(slot));
+                slot
+            }
+        }
+    }
+
     /// Kind, mode, path, offset and length (the length changes on resize).
     #[napi]
     pub fn info(&self, env: Env) -> Result<NativeInfo> {
@@ -178,6 +195,7 @@ impl NativeMapping {
         NativeMapping {
             handle: Handle::new(map),
             views: RefCell::default(),
+            slot: Cell::default(),
         }
     }
 
@@ -191,6 +209,9 @@ impl napi::bindgen_prelude::ObjectFinalize for NativeMapping {
         // The Buffers are not detached (they keep the pages alive on their own); only the weak
         // references are deleted.
         self.views.borrow_mut().forget(&env);
+        if let Some(slot) = self.slot.get() {
+            fast::unregister(slot);
+        }
         Ok(())
     }
 }
@@ -354,4 +375,14 @@ pub fn allocation_granularity() -> u32 {
 #[napi]
 pub fn external_buffers_allowed(env: Env) -> bool {
     views::external_buffers_allowed(&env)
+}
+
+/// The hot calls as plain functions (see `fast.rs`), made once per JavaScript environment: each
+/// takes a mapping's `fastSlot()` first, then the arguments of the `NativeMapping` method of the
+/// same name, and answers as it does, without a class method's checks.
+#[napi(
+    ts_return_type = "{ [K in 'read' | 'write' | 'mutexLock' | 'mutexTryLock' | 'mutexUnlock' | 'rwlockRead' | 'rwlockWrite' | 'rwlockUnlock' | 'semaphoreAcquire' | 'semaphoreRelease' | 'semaphoreTryAcquire' | 'conditionNotify' | 'atomicLoad' | 'atomicStore' | 'atomicRmw' | 'atomicCompareExchange' | 'atomicNotify']: (slot: number, ...args: Parameters<NativeMapping[K]>) => ReturnType<NativeMapping[K]> } & { separators(slot: number, separator: Uint8Array, from: number, to: number, out: Float64Array): number }"
+)]
+pub fn fast_functions(env: Env) -> Result<sys::napi_value> {
+    fast::functions(&env)
 }
