@@ -59,7 +59,7 @@ const bytes = fc.oneof(
 const options = fc.oneof(
   fc.record(
     {
-      mode: fc.oneof(fc.constantFrom('r', 'r+', 'w+'), weird),
+      mode: fc.oneof(fc.constantFrom('r', 'r+', 'w+', 'c'), weird),
       offset: index,
       length: index,
       size: index,

@@ -10,7 +10,7 @@ import type { Advice, Mode } from './types'
 
 // The values the binding's string enums take (binding.d.ts has their unions); listed here only to
 // give Node's ERR_INVALID_ARG_VALUE before a value reaches the binding.
-const MODES: readonly Mode[] = ['r', 'r+', 'w+']
+const MODES: readonly Mode[] = ['r', 'r+', 'w+', 'c']
 const ADVICE: readonly Advice[] = ['normal', 'random', 'sequential', 'willneed', 'dontneed', 'hugepage', 'nohugepage']
 const isMode = (value: unknown): value is Mode => MODES.includes(value as Mode)
 const isAdvice = (value: unknown): value is Advice => ADVICE.includes(value as Advice)
@@ -133,7 +133,7 @@ export function toOpenOptions(options: unknown): native.NativeOpenOptions {
   const o = options as Record<string, unknown>
   const mode = o.mode ?? 'r'
   if (!isMode(mode)) {
-    throw invalidValue('options.mode', "must be 'r', 'r+' or 'w+'", mode)
+    throw invalidValue('options.mode', "must be 'r', 'r+', 'w+' or 'c'", mode)
   }
   if (mode === 'w+' && o.size === undefined) {
     throw invalidValue('options.size', "is required with mode 'w+' (the new file's length)", o.size)

@@ -505,7 +505,8 @@ export class Mapping {
    */
   async [asyncDispose](): Promise<void> {
     try {
-      if (!this.#native.closed && this.#made.kind === 'file' && this.#writable) await this.flushAsync()
+      const shared = this.#made.mode === 'r+' || this.#made.mode === 'w+'
+      if (!this.#native.closed && this.#made.kind === 'file' && shared) await this.flushAsync()
     } finally {
       this.close()
     }

@@ -10,7 +10,11 @@ export type Mode = native.NativeMode
 export type Kind = native.NativeKind
 
 export interface OpenOptions {
-  /** `'r'` (default): read-only file, private copy-on-write pages. `'r+'`: shared pages that reach the file. `'w+'`: create or truncate to `size`. */
+  /**
+   * `'r'` (default): read-only file, private copy-on-write pages. `'r+'`: shared pages that reach the file.
+   * `'w+'`: create or truncate to `size`. `'c'`: read-only file, private copy-on-write pages that
+   * `write()`, the atomics and the locks may change too; nothing reaches the file, `flush()` does nothing.
+   */
   mode?: Mode
   /** Byte offset into the file; no alignment asked (default 0). */
   offset?: number | bigint

@@ -16,7 +16,7 @@
 use std::sync::atomic::{AtomicI32, AtomicI64, Ordering::SeqCst};
 
 use crate::error::{Error, Result};
-use crate::map::{Map, Mode};
+use crate::map::Map;
 
 /// A 32-bit read-modify-write operation; each returns the value it replaced.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -73,11 +73,13 @@ impl Map {
         Ok(unsafe { AtomicI64::from_ptr(address.cast()) })
     }
 
-    /// Whether an explicit write may happen: not on mode `'r'` (private pages).
+    /// Whether an explicit write may happen: not on mode `'r'` (private pages; `'c'`'s private
+    /// pages may be written).
     fn check_writable(&self) -> Result<()> {
-        match self.mode {
-            Mode::Read => Err(Error::ReadOnly),
-            _ => Ok(()),
+        if self.mode.is_writable() {
+            Ok(())
+        } else {
+            Err(Error::ReadOnly)
         }
     }
 

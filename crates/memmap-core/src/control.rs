@@ -10,7 +10,7 @@
 //! whole too, so the rounded range never reaches memory this mapping does not own.
 
 use crate::error::{Error, Result};
-use crate::map::{Map, Mode};
+use crate::map::Map;
 use crate::os;
 use crate::range::page_range;
 
@@ -93,8 +93,8 @@ impl Map {
         let Some((addr, len)) = self.pages(start, end)? else {
             return Ok(());
         };
-        // Private copies of a file's pages ('r') are locked without being copied.
-        let private = self.mode == Mode::Read;
+        // Private copies of a file's pages ('r', 'c') are locked without being copied.
+        let private = !self.mode.is_shared();
         // SAFETY: `pages` gives whole pages of this live mapping.
         unsafe { os::lock(addr, len, private) }.map_err(|source| {
             if os::is_lock_limit(&source) {

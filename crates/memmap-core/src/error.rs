@@ -258,7 +258,8 @@ impl fmt::Display for Error {
             ),
             Error::Closed => f.write_str("The mapping is closed: open it again to use it"),
             Error::ReadOnly => f.write_str(
-                "The mapping was opened with mode 'r': open it with mode 'r+' to write to the file",
+                "The mapping was opened with mode 'r': open it with mode 'r+' to write to the file, or \
+                 'c' to write private copies that never reach it",
             ),
             Error::Truncated {
                 file_len,

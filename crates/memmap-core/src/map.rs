@@ -31,6 +31,9 @@ pub enum Mode {
     ReadWrite,
     /// `'w+'`: the file created or truncated, set to `size` bytes, shared pages.
     Create,
+    /// `'c'`: the file opened read-only, private copy-on-write pages that `write()`, the
+    /// atomics and the locks may change too (numpy's mode `'c'`). Nothing reaches the file.
+    Private,
 }
 
 impl Mode {
@@ -40,6 +43,7 @@ impl Mode {
             "r" => Some(Mode::Read),
             "r+" => Some(Mode::ReadWrite),
             "w+" => Some(Mode::Create),
+            "c" => Some(Mode::Private),
             _ => None,
         }
     }
@@ -50,11 +54,18 @@ impl Mode {
             Mode::Read => "r",
             Mode::ReadWrite => "r+",
             Mode::Create => "w+",
+            Mode::Private => "c",
         }
     }
 
     /// Whether writes through the mapping reach the file (or the shared object).
     pub fn is_shared(self) -> bool {
+        matches!(self, Mode::ReadWrite | Mode::Create)
+    }
+
+    /// Whether explicit writes (`write()`, the atomics, the locks) may change the pages: every
+    /// mode but `'r'`, where one would be a bug (a stray Buffer write there is merely private).
+    pub fn is_writable(self) -> bool {
         self != Mode::Read
     }
 }
@@ -316,7 +327,11 @@ impl Map {
         let (backing, reader) = match path {
             _ if mode.is_shared() => (Backing::File(file), None),
             None => (Backing::Descriptor(file), None),
-            Some(path) if cfg!(unix) => (Backing::Path(path.to_path_buf()), Reader::keep(file)),
+            // 'c' pages part from the file at the first write(), which no Buffer need see: its
+            // copies always go through the pages.
+            Some(path) if cfg!(unix) && mode == Mode::Read => {
+                (Backing::Path(path.to_path_buf()), Reader::keep(file))
+            }
             Some(path) => (Backing::Path(path.to_path_buf()), None),
         };
         let mut map = Map::from_region(
@@ -535,7 +550,7 @@ impl Map {
     /// # Safety
     /// `source` must be valid for reads of `count` bytes.
     pub unsafe fn copy_in(&self, position: u64, source: *const u8, count: usize) -> Result<()> {
-        if self.mode == Mode::Read {
+        if !self.mode.is_writable() {
             return Err(Error::ReadOnly);
         }
         let fits = position
@@ -575,7 +590,8 @@ impl Map {
     /// The descriptor a copy of `count` bytes to or from `memory` may go through instead of the
     /// pages (see `io.rs`), or `None`: copy through the pages.
     fn through_file(&self, memory: *const u8, count: usize) -> Option<&fs::File> {
-        if !cfg!(unix) || count == 0 {
+        // 'c': written pages no longer equal the file, and writes must never reach it.
+        if !cfg!(unix) || count == 0 || self.mode == Mode::Private {
             return None;
         }
         let file = match (&self.backing, &self.io.reader) {
@@ -624,6 +640,11 @@ impl Map {
         let Some(region) = &self.region else {
             return Ok(());
         };
+        // 'c' promises that nothing ever reaches the file: there is nothing to write back, and
+        // nothing to report (its pages are private, whatever the file does).
+        if self.mode == Mode::Private {
+            return Ok(());
+        }
         if let Some((errno, pages)) = self.sigbus.as_ref().and_then(Registration::lost_writes) {
             return Err(Error::LostWrites {
                 source: std::io::Error::from_raw_os_error(errno),

@@ -6,6 +6,8 @@
 //!   afresh, so a file that grew can be followed; past its end is [`Error::OutOfRange`] and
 //!   changes nothing. Private changes made through Buffers are dropped with the old pages.
 //! - Anonymous: grows or shrinks keeping the contents (`mremap` on Linux, a copy elsewhere).
+//! - File, `'c'`: [`Error::Unsupported`]. Its private changes are the point of the mode, and
+//!   mapping afresh would drop them without a word (which pages were written is not known).
 //!
 //! # Safety
 //! Resizing may move or unmap the pages. The truncation guard's registration of the old pages is
@@ -42,6 +44,13 @@ impl Map {
     /// been detached); named shared memory is [`Error::Unsupported`].
     pub fn resize(&mut self, length: u64, detach: impl FnOnce()) -> Result<()> {
         let len = mappable(length)?;
+        if self.mode == Mode::Private {
+            return Err(Error::Unsupported(
+                "resize() of a mode 'c' mapping would drop its private changes: map the file \
+                 again with the length you need, after copying out what you changed"
+                    .into(),
+            ));
+        }
         if len > 0 && self._budget.is_none() {
             self._budget = Some(Reservation::take(self.path.as_deref())?);
         }

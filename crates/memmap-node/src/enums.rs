@@ -4,7 +4,7 @@
 use memmap_core::{Advice, Kind, Mode, Rmw};
 use napi_derive::napi;
 
-/// `'r'`, `'r+'` or `'w+'`.
+/// `'r'`, `'r+'`, `'w+'` or `'c'`.
 #[napi(string_enum)]
 #[derive(Clone, Copy)]
 pub enum NativeMode {
@@ -14,6 +14,8 @@ pub enum NativeMode {
     ReadWrite,
     #[napi(value = "w+")]
     Create,
+    #[napi(value = "c")]
+    Private,
 }
 
 impl From<NativeMode> for Mode {
@@ -22,6 +24,7 @@ impl From<NativeMode> for Mode {
             NativeMode::Read => Mode::Read,
             NativeMode::ReadWrite => Mode::ReadWrite,
             NativeMode::Create => Mode::Create,
+            NativeMode::Private => Mode::Private,
         }
     }
 }
@@ -32,6 +35,7 @@ impl From<Mode> for NativeMode {
             Mode::Read => NativeMode::Read,
             Mode::ReadWrite => NativeMode::ReadWrite,
             Mode::Create => NativeMode::Create,
+            Mode::Private => NativeMode::Private,
         }
     }
 }

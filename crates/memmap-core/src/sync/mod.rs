@@ -207,7 +207,7 @@ impl Map {
         // Checks alignment (8, in the mapping and in memory) and bounds for the pair.
         self.atomic_i64(offset)?;
         // Mode 'r' files and read-only shared memory: private pages, which no other process sees.
-        if write && self.mode() == crate::map::Mode::Read {
+        if write && !self.mode().is_writable() {
             return Err(Error::ReadOnly);
         }
         Ok((
