@@ -15,6 +15,7 @@ export const {
   createShared,
   openShared,
   unlinkShared,
+  sweepShared,
   pageSize,
   allocationGranularity,
   maxViewLength,

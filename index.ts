@@ -58,4 +58,4 @@ export type Mapping = MappingClass
  * is abstract and takes no arguments anyone can give.
  */
 export const Mapping: (abstract new (...internal: never) => Mapping) & { readonly prototype: Mapping } = MappingClass
-export { createShared, openShared, unlinkShared } from './src/shared'
+export { createShared, openShared, sweepShared, unlinkShared } from './src/shared'

@@ -1,6 +1,5 @@
 // Named shared memory: the OS's own, by name. Names are checked in the core, once.
 
-import { randomBytes } from 'node:crypto'
 import * as native from '../loader'
 import { invalidType, outOfRange, toFlag, toIndex, toOptionsObject } from './args'
 import { constructing, Mapping } from './mapping'
@@ -18,7 +17,9 @@ function toSharedName(name: unknown): string {
  * shared. With `exclusive: true` an existing name fails with `EEXIST`.
  *
  * Without a name, a new object with a unique name is made (always exclusively); the name is
- * `m.path`, for `openShared()` in workers and children, and `unlinkShared(m.path)` when done.
+ * `m.path`, for `openShared()` in workers and children, and `unlinkShared(m.path)` when done. On
+ * Linux the name also says which process made it, so that `sweepShared()` can remove it once that
+ * process has gone without unlinking it.
  */
 export function createShared(name: string, length: number | bigint, options?: CreateSharedOptions): Mapping
 export function createShared(length: number | bigint, options?: CreateSharedOptions): Mapping
@@ -44,9 +45,12 @@ export function createShared(
   }
 }
 
-/** A name no other process picks: this process's id and 64 random bits (24 characters at most). */
+/**
+ * A name no other process picks, made by the core: on Linux it carries this process's identity
+ * (so that `sweepShared()` can tell when its creator has gone) and at least 52 random bits.
+ */
 function uniqueName(): string {
-  return `mm${process.pid.toString(36)}-${randomBytes(8).toString('hex')}`
+  return native.uniqueSharedName()
 }
 
 /**
@@ -67,6 +71,18 @@ export function openShared(name: string, options?: OpenSharedOptions): Mapping {
  */
 export function unlinkShared(name: string): boolean {
   return native.unlinkShared(toSharedName(name))
+}
+
+/**
+ * Removes the names `createShared(length)` made whose creating process has provably ended
+ * (exited or killed, including a zombie not yet reaped), and returns them. Names of processes
+ * that live, of processes in another PID namespace, and names of any other form (every name
+ * given to `createShared(name, ...)`) are left alone. Linux only (it lists `/dev/shm`): elsewhere
+ * names cannot be listed (macOS, FreeBSD) or end with their last handle (Windows), and it
+ * returns `[]`.
+ */
+export function sweepShared(): string[] {
+  return native.sweepShared()
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -11,7 +11,8 @@
 //! - Memory control ([`Map::advise`], [`Map::lock`], [`Map::residency`], [`Map::prefetch`]),
 //!   [`Map::resize`] and [`Map::anonymous`], each in its own module.
 //! - [`Error`]: errors that carry what Node's `fs` errors carry (`code`, `errno`, `syscall`, `path`).
-//! - Named shared memory ([`Map::create_shared`], [`Map::open_shared`], [`unlink_shared`]) and
+//! - Named shared memory ([`Map::create_shared`], [`Map::open_shared`], [`unlink_shared`],
+//!   [`sweep_shared`]) and
 //!   atomics on mapped words that work across processes ([`Map::load_i32`] and friends,
 //!   [`Handle::wait`], [`Handle::notify`]).
 //! - `os`: the few platform facts and conversions, one small module per platform.
@@ -52,7 +53,9 @@ pub use retire::Exposed;
 pub use search::Direction;
 
 pub use atomics::Rmw;
-pub use shm::{check_name as check_shared_name, unlink_shared};
+pub use shm::{
+    check_name as check_shared_name, sweep_shared, unique_name as unique_shared_name, unlink_shared,
+};
 pub use sync::barrier::{Arrival, SIZE as BARRIER_SIZE};
 pub use sync::condition::{Claim as ConditionClaim, SIZE as CONDITION_SIZE};
 pub use sync::rwlock::{SIZE as RWLOCK_SIZE, SLOTS as RWLOCK_SLOTS};

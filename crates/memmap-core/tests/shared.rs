@@ -294,3 +294,51 @@ fn a_create_too_large_to_reserve_leaves_the_object_as_it_was() {
         "a name this call created is gone again"
     );
 }
+
+/// A name of `createShared(length)`'s form for `pid`, in this process's namespace (its tag taken
+/// from a name this process made), with the random tail `tail`.
+#[cfg(target_os = "linux")]
+fn auto_name_for(pid: u32, tail: &str) -> String {
+    let mine = memmap_core::unique_shared_name();
+    let mut parts = mine.strip_prefix("mm").unwrap().split('-');
+    let token = u32::from_str_radix(parts.next().unwrap(), 36).unwrap();
+    let stamp = parts.next().unwrap();
+    assert_eq!(token & 0x3f_ffff, std::process::id());
+    let token = (token & !0x3f_ffff) | pid;
+    let mut digits = Vec::new();
+    let mut rest = token;
+    while rest > 0 {
+        digits.push(char::from_digit(rest % 36, 36).unwrap());
+        rest /= 36;
+    }
+    let prefix = format!("mm{}-{stamp}-", digits.iter().rev().collect::<String>());
+    let name = format!("{prefix}{}", &tail.repeat(30)[..30 - prefix.len()]);
+    assert_eq!(name.len(), 30);
+    name
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn sweep_removes_only_auto_names_of_ended_processes() {
+    // A process that has ended and been reaped: its id names nobody (or, reused, someone born
+    // at another time).
+    let mut gone = std::process::Command::new("true").spawn().unwrap();
+    gone.wait().unwrap();
+    let dead = Name(auto_name_for(gone.id(), "0a"));
+    let alive = Name(auto_name_for(std::process::id(), "0b"));
+    let mine = Name(memmap_core::unique_shared_name());
+    let other = Name::new();
+    for name in [&dead, &alive, &mine, &other] {
+        drop(Map::create_shared(&name.0, 4096, true).unwrap());
+    }
+    let swept = memmap_core::sweep_shared().unwrap();
+    assert!(swept.contains(&dead.0), "{swept:?}");
+    for kept in [&alive, &mine, &other] {
+        assert!(!swept.contains(&kept.0), "{swept:?}");
+        drop(Map::open_shared(&kept.0, true).unwrap());
+    }
+    assert_eq!(
+        errno(&Map::open_shared(&dead.0, true).unwrap_err()),
+        libc::ENOENT
+    );
+}

@@ -28,7 +28,7 @@ use napi_derive::napi;
 
 pub use enums::{NativeAdvice, NativeKind, NativeMode};
 use errors::{coded_error, to_js, ErrorClass};
-pub use shared::{create_shared, open_shared, unlink_shared};
+pub use shared::{create_shared, open_shared, sweep_shared, unique_shared_name, unlink_shared};
 pub use sync::{thread_identity, NativeIdentity};
 use views::{ViewError, Views};
 

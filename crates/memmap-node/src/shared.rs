@@ -42,6 +42,18 @@ pub fn unlink_shared(env: Env, name: String) -> Result<bool> {
     memmap_core::unlink_shared(&name).map_err(|e| to_js(&env, e))
 }
 
+/// A new name for `createShared(length)` (the core's form; the facade creates it exclusively).
+#[napi]
+pub fn unique_shared_name() -> String {
+    memmap_core::unique_shared_name()
+}
+
+/// Removes the names `createShared(length)` made whose creator has ended; returns them.
+#[napi]
+pub fn sweep_shared(env: Env) -> Result<Vec<String>> {
+    memmap_core::sweep_shared().map_err(|e| to_js(&env, e))
+}
+
 /// A timeout in milliseconds (`Infinity` for none, never negative or NaN: the facade sees to it).
 pub(crate) fn timeout_of(milliseconds: f64) -> Option<Duration> {
     (milliseconds.is_finite() && milliseconds >= 0.0)

@@ -8,6 +8,9 @@
 use crate::error::{Error, Result};
 use crate::map::Map;
 
+// The names `createShared(length)` makes, and sweeping those whose creator has ended.
+mod auto;
+
 // The OS's named shared memory, one module per system.
 #[cfg(all(unix, not(target_os = "android")))]
 mod unix;
@@ -77,6 +80,21 @@ impl Map {
 pub fn unlink_shared(name: &str) -> Result<bool> {
     check_name(name)?;
     sys::unlink(name)
+}
+
+/// A new name for an object made without one (`createShared(length)`): on Linux it carries
+/// this process's identity, so that [`sweep_shared`] can tell when its creator has ended
+/// (the form is in `shm/auto.rs`). The caller creates it exclusively and retries on `EEXIST`.
+pub fn unique_name() -> String {
+    auto::unique_name()
+}
+
+/// Removes the names [`unique_name`] made whose creating process has provably ended, and
+/// returns them; names of living creators, of creators in another PID namespace, and every
+/// name of another form are left alone. Linux only: elsewhere no system can list its names, or
+/// (Windows) none outlives its last handle, and this returns an empty list.
+pub fn sweep_shared() -> Result<Vec<String>> {
+    auto::sweep()
 }
 
 #[cfg(test)]

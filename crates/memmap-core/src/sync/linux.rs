@@ -71,6 +71,26 @@ pub(super) fn identify() -> Identity {
     }
 }
 
+/// This process's identity, for what outlives the thread that made it (the names of
+/// `createShared(length)`, see `shm/auto.rs`): its main thread's, whose id is the process id, so a
+/// name made in a worker names the process, and ends with it. `None` where it cannot be worked out
+/// fully (no `/proc`, a namespace that cannot be named): such a process gets no identity rather
+/// than one that could later be judged wrongly (a start time of 0 would not match its own).
+#[cfg(target_os = "linux")]
+pub(super) fn process_identity() -> Option<Identity> {
+    let pid = rustix::process::getpid().as_raw_nonzero().get() as u32;
+    let tag = namespace_tag();
+    let token = (pid & TID) | ((tag & 0x1ff) << 22);
+    if pid > TID || tag == TAG_UNKNOWN || token == ABANDONED {
+        return None;
+    }
+    let start = read_stat(pid)?.start;
+    Some(Identity {
+        token,
+        stamp: ((tag >> 9) << 24 | (start & START)).max(1),
+    })
+}
+
 /// What `/proc/<tid>/stat` says of a thread.
 struct Stat {
     /// Field 3: `R`, `S`, `D`, `T`, `Z` (a zombie), `X` (dead), ...
@@ -188,5 +208,22 @@ mod tests {
         };
         assert_eq!(verdict(nobody, me, false), Verdict::Ended);
         assert_eq!(tag_of(me.token, 0).1, None);
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_process_is_its_main_thread_from_any_thread() {
+        // Tests run on threads of their own: this one is not the main thread.
+        let process = super::process_identity().expect("Linux with /proc");
+        let thread = me();
+        assert_eq!(process.token & super::TID, std::process::id());
+        assert_ne!(process.token, thread.token);
+        assert_eq!(
+            tag_of(process.token, process.stamp),
+            tag_of(thread.token, thread.stamp)
+        );
+        let other = std::thread::spawn(super::process_identity).join().unwrap();
+        assert_eq!(other, Some(process));
+        assert_eq!(verdict(process, thread, true), Verdict::Alive);
     }
 }

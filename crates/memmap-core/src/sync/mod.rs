@@ -109,6 +109,14 @@ pub fn me() -> Identity {
     })
 }
 
+/// This process's identity (its main thread's, whichever thread asks), for what it makes that
+/// outlives threads; `None` where it cannot be worked out fully. Linux only: the names it goes
+/// into are swept only there (`shm/auto.rs`).
+#[cfg(target_os = "linux")]
+pub(crate) fn process_identity() -> Option<Identity> {
+    linux::process_identity()
+}
+
 /// Whether the thread `holder` names has ended, as `me` sees it. `settled`: the holder's stamp
 /// has read 0 for a whole [`SLICE`] (killed between taking the lock and stamping it).
 pub fn verdict(holder: Identity, me: Identity, settled: bool) -> Verdict {
