@@ -12,6 +12,7 @@ export const {
   openSync,
   open,
   anonymous,
+  fromHandle,
   createShared,
   openShared,
   unlinkShared,

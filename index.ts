@@ -27,6 +27,7 @@ export type {
   Kind,
   LinesOptions,
   MappingAtomics,
+  MappingHandle,
   MemmapError,
   MemmapErrorCode,
   Mode,
@@ -45,7 +46,7 @@ export type {
   WaitResult,
 } from './src/types'
 export { allocationGranularity, maxViewLength, pageSize } from './src/constants'
-export { anonymous, open, openSync } from './src/mapping'
+export { anonymous, fromHandle, open, openSync } from './src/mapping'
 export type { FileSource } from './src/mapping'
 export type { MappingReadStream } from './src/stream'
 export type { LineIterator } from './src/lines'

@@ -6,6 +6,7 @@ import {
   closed,
   coded,
   invalidType,
+  invalidValue,
   outOfRange,
   refused,
   toAdvice,
@@ -49,6 +50,7 @@ import type {
   Kind,
   LinesOptions,
   MappingAtomics,
+  MappingHandle,
   Mode,
   Mutex,
   OpenOptions,
@@ -467,6 +469,18 @@ export class Mapping {
     return new SharedChannel(this, at, length)
   }
 
+  /**
+   * A plain, structured-cloneable object that names this mapping's memory, for
+   * `worker.postMessage(m.handle())` and `fromHandle()` in any worker thread of this process:
+   * a `Mapping` over the same pages (anonymous, shared or file), with Buffers of its own. The
+   * memory stays mapped while any such Mapping is open; a handle is refused once none is.
+   */
+  handle(): MappingHandle {
+    if (this.#native.closed) throw closed()
+    const { id, token } = this.#native.share()
+    return { memmap: 'handle', pid: process.pid, id, token }
+  }
+
   /** The binding's hot calls bound to this mapping, made on first use (an open pays nothing). */
   #fastCalls(): NativeFast {
     this.#fast ??= bindFast(this.#native.fastSlot())
@@ -564,6 +578,28 @@ export function anonymous(length: number | bigint, options?: AnonymousOptions): 
     lock: toFlag(o.lock, 'options.lock'),
   }
   return new Mapping(constructing, native.anonymous(size, flags), { kind: 'anonymous', mode: 'r+', path: null, offset: 0 })
+}
+
+/**
+ * A `Mapping` over the memory `handle` names (from `mapping.handle()` in a thread of this
+ * process): same kind, mode, offset and length, with its own Buffers, which its own `close()`
+ * detaches. A handle from another process, a forged one, or one whose memory is gone (every
+ * Mapping of it closed or collected) is a coded error, never a mapping of something else.
+ */
+export function fromHandle(handle: MappingHandle): Mapping {
+  if (handle === null || typeof handle !== 'object') throw invalidType('handle', 'an object from mapping.handle()', handle)
+  const { memmap, pid, id, token } = handle as unknown as Record<string, unknown>
+  const shaped =
+    memmap === 'handle' && typeof pid === 'number' && Number.isSafeInteger(id) && (id as number) > 0 && typeof token === 'string' && /^[0-9a-f]{16}$/.test(token)
+  if (!shaped) throw invalidValue('handle', 'is not a handle made by mapping.handle()', handle)
+  if (pid !== process.pid) {
+    throw invalidValue(
+      'handle',
+      `comes from another process (pid ${String(pid)}): a handle reaches the worker threads of the process that made it; share memory across processes with createShared() or a file`,
+      handle,
+    )
+  }
+  return new Mapping(constructing, native.fromHandle(id as number, token as string))
 }
 
 /** `BYTES_PER_ELEMENT` of a typed array class `array()` was given, or a TypeError for anything else. */

@@ -335,3 +335,17 @@ export interface MemmapError extends Error {
   /** The file's path or the shared memory name, where the error concerns one. */
   path?: string
 }
+
+/**
+ * What `mapping.handle()` gives and `fromHandle()` takes: a plain object that survives
+ * `postMessage` (structured clone), meaningful only in the process that made it.
+ */
+export interface MappingHandle {
+  readonly memmap: 'handle'
+  /** The process that made it: another process's handle is refused. */
+  readonly pid: number
+  /** The memory's number in this process; never reused. */
+  readonly id: number
+  /** 64 random bits, so that a guessed or altered handle is refused. */
+  readonly token: string
+}

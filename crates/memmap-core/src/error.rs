@@ -22,6 +22,9 @@ pub enum Error {
     InvalidArgument(String),
     /// The mapping was closed (`ERR_MMAP_CLOSED`).
     Closed,
+    /// A handle ([`crate::Handle::share`]) whose memory is gone: every mapping of it was closed
+    /// or collected (`ERR_MMAP_CLOSED`).
+    Gone,
     /// An explicit write to a mapping opened read-only (`ERR_MMAP_READ_ONLY`).
     ReadOnly,
     /// The file is shorter than the mapped range: another process truncated it
@@ -138,7 +141,7 @@ impl Error {
             | Error::LostWrites { source, .. } => crate::os::errno_name(source),
             Error::OutOfRange(_) => "ERR_MMAP_OUT_OF_RANGE",
             Error::InvalidArgument(_) => "ERR_INVALID_ARG_VALUE",
-            Error::Closed => "ERR_MMAP_CLOSED",
+            Error::Closed | Error::Gone => "ERR_MMAP_CLOSED",
             Error::ReadOnly => "ERR_MMAP_READ_ONLY",
             Error::Truncated { .. } => "ERR_MMAP_TRUNCATED",
             Error::TooManyMappings { .. } => "ENOMEM",
@@ -257,6 +260,10 @@ impl fmt::Display for Error {
                  taken",
             ),
             Error::Closed => f.write_str("The mapping is closed: open it again to use it"),
+            Error::Gone => f.write_str(
+                "The memory this handle names is gone: every Mapping of it was closed or \
+                 collected. Keep one open until fromHandle() has run where the handle was sent",
+            ),
             Error::ReadOnly => f.write_str(
                 "The mapping was opened with mode 'r': open it with mode 'r+' to write to the file, or \
                  'c' to write private copies that never reach it",

@@ -1,5 +1,15 @@
 //! A closable, shareable owner of a [`Map`].
 //!
+//! # Handing a mapping to another thread
+//! Each JavaScript `Mapping` owns one [`Handle`] family (the clones of one handle). Several
+//! families may share one [`Map`]: [`Handle::share`] names it with a number and a random token
+//! in a process-wide table that holds it *weakly*, and [`Handle::adopt`] (`fromHandle()`, in any
+//! thread) makes a new family over the same `Map` from that name. The pages go when the last
+//! family closes or is dropped. A family's `close()` ends only its own use: its sleepers are
+//! evicted and its share dropped, and the other families go on over the same pages. Remapping
+//! (`resize()`) needs the only share: while another family holds the `Map` it is refused.
+//! Numbers are never reused, so a handle of memory that is gone names nothing, never other memory.
+//!
 //! # Safety
 //! [`Handle::wait`] sleeps on a word of the mapping without holding the lock. The word stays
 //! mapped meanwhile because the sleeper is registered in [`Sleepers`] before the lock is
@@ -7,8 +17,12 @@
 //! while a clone lives, and a sleeper holds one) evict every registered sleeper before they
 //! let the old pages go.
 
-use std::sync::atomic::{AtomicBool, AtomicI32, Ordering::SeqCst};
-use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::collections::HashMap;
+use std::hash::{BuildHasher, RandomState};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering::SeqCst};
+use std::sync::{
+    Arc, LazyLock, Mutex, MutexGuard, OnceLock, RwLock, RwLockReadGuard, RwLockWriteGuard, Weak,
+};
 use std::time::Duration;
 
 use crate::agent::{Agent, Ticket, Undo};
@@ -30,43 +44,127 @@ pub struct Handle(Arc<Inner>);
 
 #[derive(Debug)]
 struct Inner {
-    map: RwLock<Option<Map>>,
+    /// This family's share of the pages; `None` once closed.
+    map: RwLock<Option<Arc<Memory>>>,
     sleepers: Sleepers,
     /// Set by `close()` before it waits for the lock, so that long work holding the lock (a
     /// search) can give up between steps instead of holding `close()` up.
     closing: AtomicBool,
 }
 
+/// The pages of one mapping, shared by the handle families that reach them (see the module
+/// documentation).
+#[derive(Debug)]
+struct Memory {
+    map: Map,
+    /// Its name in [`TABLE`], once [`Handle::share`] gave it one.
+    shared: OnceLock<Shared>,
+}
+
+impl Drop for Memory {
+    fn drop(&mut self) {
+        // Never dropped while the table is locked: the table holds only weak references, and
+        // every strong one it hands out leaves the lock with its taker.
+        if let Some(shared) = self.shared.get() {
+            table().remove(&shared.id);
+        }
+    }
+}
+
+/// The name [`Handle::share`] gives a mapping's memory, for [`Handle::adopt`] in another thread.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shared {
+    /// Its number in this process, from 1; never reused.
+    pub id: u64,
+    /// Random bits that a forged or altered name does not have.
+    pub token: u64,
+}
+
+/// Shared memory by number: the token it was given, and the memory while someone holds it.
+type Table = HashMap<u64, (u64, Weak<Memory>)>;
+
+static TABLE: LazyLock<Mutex<Table>> = LazyLock::new(Mutex::default);
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+fn table() -> MutexGuard<'static, Table> {
+    TABLE
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 impl Handle {
     /// Takes ownership of `map`.
     pub fn new(map: Map) -> Self {
+        Handle::over(Arc::new(Memory {
+            map,
+            shared: OnceLock::new(),
+        }))
+    }
+
+    fn over(memory: Arc<Memory>) -> Self {
         Handle(Arc::new(Inner {
-            map: RwLock::new(Some(map)),
+            map: RwLock::new(Some(memory)),
             sleepers: Sleepers::default(),
             closing: AtomicBool::new(false),
         }))
     }
 
+    /// Names this mapping's memory for [`Handle::adopt`] in any thread of this process (the same
+    /// name each time). The name keeps nothing alive: it reaches the memory while some family
+    /// holds it. [`Error::Closed`] if this family is closed.
+    pub fn share(&self) -> Result<Shared> {
+        let guard = self.read();
+        let memory = guard.as_ref().ok_or(Error::Closed)?;
+        let mut table = table();
+        Ok(*memory.shared.get_or_init(|| {
+            let id = NEXT_ID.fetch_add(1, SeqCst);
+            // A randomly keyed SipHash of the number: unguessable without the process's keys.
+            let token = RandomState::new().hash_one(id);
+            table.insert(id, (token, Arc::downgrade(memory)));
+            Shared { id, token }
+        }))
+    }
+
+    /// A new family over the memory `shared` names. A name this process never gave, or one whose
+    /// token differs, is [`Error::InvalidArgument`]; memory that is gone (every family closed or
+    /// dropped, or remapped alone since) is [`Error::Gone`].
+    pub fn adopt(shared: Shared) -> Result<Handle> {
+        let memory = match table().get(&shared.id) {
+            Some((token, memory)) if *token == shared.token => memory.upgrade(),
+            Some(_) => return Err(forged()),
+            None if shared.id == 0 || shared.id >= NEXT_ID.load(SeqCst) => return Err(forged()),
+            None => None,
+        };
+        memory.map(Handle::over).ok_or(Error::Gone)
+    }
+
     /// Runs `f` on the live mapping, or fails with [`Error::Closed`].
     pub fn with<T>(&self, f: impl FnOnce(&Map) -> Result<T>) -> Result<T> {
         match self.read().as_ref() {
-            Some(map) => f(map),
+            Some(memory) => f(&memory.map),
             None => Err(Error::Closed),
         }
     }
 
     /// Runs `f` with the mapping borrowed mutably (remapping), or fails with [`Error::Closed`].
     /// Sleepers in [`Handle::wait`] are woken first (they return `Ok`), since `f` may move the
-    /// pages they sleep on.
+    /// pages they sleep on. While another family shares the memory this is
+    /// [`Error::Unsupported`]; once this family alone has it, its name is withdrawn (the pages may
+    /// move), so later [`Handle::adopt`]s of it are [`Error::Gone`].
     pub fn with_mut<T>(&self, f: impl FnOnce(&mut Map) -> Result<T>) -> Result<T> {
         let mut guard = self.write();
-        match guard.as_mut() {
-            Some(map) => {
-                self.0.sleepers.evict();
-                f(map)
-            }
-            None => Err(Error::Closed),
-        }
+        let Some(memory) = guard.as_mut() else {
+            return Err(Error::Closed);
+        };
+        let Some(memory) = alone(memory) else {
+            return Err(Error::Unsupported(
+                "resize() of memory that another Mapping shares (through handle() and \
+                 fromHandle()) would move its pages under it: close the others first"
+                    .into(),
+            ));
+        };
+        self.0.sleepers.evict();
+        f(&mut memory.map)
     }
 
     /// Unmaps now, after waking every sleeper in [`Handle::wait`] (they fail with
@@ -107,7 +205,7 @@ impl Handle {
     ) -> Result<WaitResult> {
         let (word, generation) = {
             let guard = self.read();
-            let map = guard.as_ref().ok_or(Error::Closed)?;
+            let map = &guard.as_ref().ok_or(Error::Closed)?.map;
             let word = map.atomic_i32(offset)?;
             if word.load(SeqCst) != expected {
                 return Ok(WaitResult::NotEqual);
@@ -246,11 +344,13 @@ impl Handle {
     /// [`Map::memory_source`] and the byte's offset in it); memory only this handle reaches is
     /// named by the handle.
     pub fn memory_key(&self, offset: usize) -> Result<String> {
-        self.with(|map| {
-            Ok(match map.memory_source() {
-                Some(source) => format!("{source}@{}", map.offset() + offset as u64),
-                None => format!("handle:{:p}@{offset}", Arc::as_ptr(&self.0)),
-            })
+        let guard = self.read();
+        let memory = guard.as_ref().ok_or(Error::Closed)?;
+        let map = &memory.map;
+        Ok(match map.memory_source() {
+            Some(source) => format!("{source}@{}", map.offset() + offset as u64),
+            // Memory only these families reach (anonymous, say) is named by its address.
+            None => format!("memory:{:p}@{offset}", Arc::as_ptr(memory)),
         })
     }
 
@@ -290,7 +390,7 @@ impl Handle {
         self.with(|map| Ok(crate::wait::address::wake(map.atomic_i32(offset)?, count)))
     }
 
-    fn read(&self) -> RwLockReadGuard<'_, Option<Map>> {
+    fn read(&self) -> RwLockReadGuard<'_, Option<Arc<Memory>>> {
         // A panic while holding the lock leaves the map itself intact; keep using it.
         self.0
             .map
@@ -298,10 +398,92 @@ impl Handle {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn write(&self) -> RwLockWriteGuard<'_, Option<Map>> {
+    fn write(&self) -> RwLockWriteGuard<'_, Option<Arc<Memory>>> {
         self.0
             .map
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// The memory, borrowed mutably, if no other family shares it; its name is withdrawn first.
+///
+/// Only [`Handle::adopt`] makes new strong references (under the table's lock, from the weak
+/// one there) and only family owners hold them: with the table locked and this family's write
+/// lock held, a count of 1 stays 1, and once the weak reference is removed `Arc::get_mut` holds.
+fn alone(memory: &mut Arc<Memory>) -> Option<&mut Memory> {
+    if let Some(shared) = memory.shared.get() {
+        let mut table = table();
+        if Arc::strong_count(memory) > 1 {
+            return None;
+        }
+        table.remove(&shared.id);
+    }
+    let memory = Arc::get_mut(memory)?;
+    memory.shared.take();
+    Some(memory)
+}
+
+fn forged() -> Error {
+    Error::InvalidArgument(
+        "The handle names no memory this process shared: pass the object mapping.handle() gave, \
+         unchanged"
+            .into(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Handle, Shared};
+    use crate::anon::AnonymousOptions;
+    use crate::error::Error;
+    use crate::map::Map;
+
+    fn anonymous() -> Handle {
+        Handle::new(Map::anonymous(4096, &AnonymousOptions::default()).unwrap())
+    }
+
+    #[test]
+    fn an_adopted_family_reaches_the_same_pages_and_outlives_the_first() {
+        let first = anonymous();
+        let shared = first.share().unwrap();
+        assert_eq!(first.share().unwrap(), shared, "one name per memory");
+        let second = Handle::adopt(shared).unwrap();
+        first.with(|map| map.store_i32(0, 7)).unwrap();
+        assert_eq!(second.with(|map| map.load_i32(0)).unwrap(), 7);
+        assert!(matches!(
+            first.with_mut(|_| Ok(())),
+            Err(Error::Unsupported(_))
+        ));
+        first.close();
+        assert_eq!(second.with(|map| map.load_i32(0)).unwrap(), 7);
+        // Alone now: it may remap, and its name is withdrawn.
+        second.with_mut(|_| Ok(())).unwrap();
+        assert!(matches!(Handle::adopt(shared), Err(Error::Gone)));
+        second.close();
+    }
+
+    #[test]
+    fn forged_and_stale_names_are_refused() {
+        let handle = anonymous();
+        let shared = handle.share().unwrap();
+        let altered = Shared {
+            token: shared.token ^ 1,
+            ..shared
+        };
+        assert!(matches!(
+            Handle::adopt(altered),
+            Err(Error::InvalidArgument(_))
+        ));
+        let never = Shared {
+            id: u64::MAX,
+            ..shared
+        };
+        assert!(matches!(
+            Handle::adopt(never),
+            Err(Error::InvalidArgument(_))
+        ));
+        drop(handle);
+        assert!(matches!(Handle::adopt(shared), Err(Error::Gone)));
     }
 }

@@ -45,6 +45,14 @@ pub struct NativeOpenOptions {
 }
 
 /// What the facade reports as read-only properties.
+/// What `handle()` carries: a [`memmap_core::Shared`], the token in hex (a `u64` does not fit a
+/// JavaScript number).
+#[napi(object)]
+pub struct NativeShared {
+    pub id: f64,
+    pub token: String,
+}
+
 #[napi(object)]
 pub struct NativeInfo {
     pub kind: NativeKind,
@@ -79,6 +87,16 @@ impl NativeMapping {
                 slot
             }
         }
+    }
+
+    /// This mapping's memory by name, for `fromHandle()` in another thread of the process.
+    #[napi]
+    pub fn share(&self, env: Env) -> Result<NativeShared> {
+        let shared = self.handle.share().map_err(|e| to_js(&env, e))?;
+        Ok(NativeShared {
+            id: shared.id as f64,
+            token: format!("{:016x}", shared.token),
+        })
     }
 
     /// Kind, mode, path, offset and length (the length changes on resize).
@@ -192,8 +210,12 @@ impl NativeMapping {
 
 impl NativeMapping {
     fn new(map: Map) -> Self {
+        NativeMapping::over(Handle::new(map))
+    }
+
+    fn over(handle: Handle) -> Self {
         NativeMapping {
-            handle: Handle::new(map),
+            handle,
             views: RefCell::default(),
             slot: Cell::default(),
         }
@@ -385,4 +407,24 @@ pub fn external_buffers_allowed(env: Env) -> bool {
 )]
 pub fn fast_functions(env: Env) -> Result<sys::napi_value> {
     fast::functions(&env)
+}
+
+/// A mapping over the memory a `share()` named, in this thread (the facade has checked the
+/// handle's shape and process).
+#[napi]
+pub fn from_handle(env: Env, id: f64, token: String) -> Result<NativeMapping> {
+    let shared = u64::from_str_radix(&token, 16)
+        .ok()
+        .filter(|_| id.fract() == 0.0 && id >= 1.0 && id <= 2f64.powi(53))
+        .map(|token| memmap_core::Shared {
+            id: id as u64,
+            token,
+        });
+    let handle = match shared {
+        Some(shared) => Handle::adopt(shared),
+        None => Err(CoreError::InvalidArgument(
+            "The handle is not one mapping.handle() made".into(),
+        )),
+    };
+    handle.map(NativeMapping::over).map_err(|e| to_js(&env, e))
 }
