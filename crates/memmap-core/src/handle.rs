@@ -18,7 +18,6 @@
 //! let the old pages go.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasher, RandomState};
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering::SeqCst};
 use std::sync::{
     Arc, LazyLock, Mutex, MutexGuard, OnceLock, RwLock, RwLockReadGuard, RwLockWriteGuard, Weak,
@@ -118,8 +117,7 @@ impl Handle {
         let mut table = table();
         Ok(*memory.shared.get_or_init(|| {
             let id = NEXT_ID.fetch_add(1, SeqCst);
-            // A randomly keyed SipHash of the number: unguessable without the process's keys.
-            let token = RandomState::new().hash_one(id);
+            let token = crate::shm::auto::random_u64();
             table.insert(id, (token, Arc::downgrade(memory)));
             Shared { id, token }
         }))

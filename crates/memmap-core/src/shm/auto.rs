@@ -39,7 +39,7 @@ use crate::sync::{verdict, Verdict};
 /// 64 bits no other call, thread or process gets: SipHash under keys the standard library draws
 /// from the OS's random source (per thread, then stepped for each `RandomState`), over a counter
 /// and the time. Unguessable, so that nobody can take a name before it is made.
-fn random_u64() -> u64 {
+pub(crate) fn random_u64() -> u64 {
     static CALLS: AtomicU64 = AtomicU64::new(0);
     let mut hasher = RandomState::new().build_hasher();
     hasher.write_u64(CALLS.fetch_add(1, Ordering::Relaxed));

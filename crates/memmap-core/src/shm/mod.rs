@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::map::Map;
 
 // The names `createShared(length)` makes, and sweeping those whose creator has ended.
-mod auto;
+pub(crate) mod auto;
 
 // The OS's named shared memory, one module per system.
 #[cfg(all(unix, not(target_os = "android")))]
