@@ -20,5 +20,6 @@ export const {
   pageSize,
   allocationGranularity,
   maxViewLength,
+  usage,
   Mapping,
 } = memmap

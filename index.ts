@@ -43,9 +43,11 @@ export type {
   Semaphore,
   TypedArray,
   TypedArrayConstructor,
+  Usage,
   WaitResult,
 } from './src/types'
 export { allocationGranularity, maxViewLength, pageSize } from './src/constants'
+export { usage } from './src/footprint'
 export { anonymous, fromHandle, open, openSync } from './src/mapping'
 export type { FileSource } from './src/mapping'
 export type { MappingReadStream } from './src/stream'

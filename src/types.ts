@@ -349,3 +349,17 @@ export interface MappingHandle {
   /** 64 random bits, so that a guessed or altered handle is refused. */
   readonly token: string
 }
+
+/** What `usage()` reports. */
+export interface Usage {
+  /** Open Mappings in this process, in every thread. */
+  mappings: number
+  /** Bytes they map; memory several Mappings share (through `handle()`) counts once. */
+  mappedBytes: number
+  /** Address space of closed mappings still held (as zero pages) for Buffers that escaped. */
+  retiredBytes: number
+  /** OS map regions memmap holds: one per mapping, two per waiting thread, and the retired ones (an upper bound: neighbours merge). */
+  regions: number
+  /** The number of live mappings at which opening fails with `ENOMEM` (`Infinity` where there is no cap). */
+  regionLimit: number
+}

@@ -25,23 +25,27 @@ static LIVE: AtomicUsize = AtomicUsize::new(0);
 /// Retired regions alive, and how many of them the last real count covered.
 static RETIRED: AtomicUsize = AtomicUsize::new(0);
 static MEASURED: AtomicUsize = AtomicUsize::new(0);
+/// The address space the retired regions hold.
+static RETIRED_BYTES: AtomicUsize = AtomicUsize::new(0);
 
-/// A region was retired (`retire.rs`).
+/// A region of `bytes` was retired (`retire.rs`).
 #[cfg_attr(
     windows,
     allow(dead_code, reason = "Windows keeps retired views as they are")
 )]
-pub(crate) fn retired() {
+pub(crate) fn retired(bytes: usize) {
     RETIRED.fetch_add(1, Ordering::AcqRel);
+    RETIRED_BYTES.fetch_add(bytes, Ordering::AcqRel);
 }
 
-/// A retired region was unmapped.
+/// A retired region of `bytes` was unmapped.
 #[cfg_attr(
     windows,
     allow(dead_code, reason = "Windows keeps retired views as they are")
 )]
-pub(crate) fn buried() {
+pub(crate) fn buried(bytes: usize) {
     RETIRED.fetch_sub(1, Ordering::AcqRel);
+    RETIRED_BYTES.fetch_sub(bytes, Ordering::AcqRel);
     // Keep the measured share no larger than what is left.
     let _ = MEASURED.fetch_update(Ordering::AcqRel, Ordering::Acquire, |measured| {
         Some(measured.min(RETIRED.load(Ordering::Acquire)))
@@ -63,6 +67,16 @@ fn room_for(count: usize, limit: usize) -> bool {
     }
     MEASURED.store(retired, Ordering::Release);
     true
+}
+
+/// The map regions held against the budget now (live mappings, waiting threads' stacks) and the
+/// retired regions (which neighbours may have merged, so an upper bound), and the bytes the
+/// retired ones hold: three loads, no system call.
+pub(crate) fn held() -> (usize, usize) {
+    (
+        LIVE.load(Ordering::Acquire) + RETIRED.load(Ordering::Acquire),
+        RETIRED_BYTES.load(Ordering::Acquire),
+    )
 }
 
 /// The most live mappings this process may hold.

@@ -18,7 +18,7 @@
 //! let the old pages go.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering::SeqCst};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, AtomicUsize, Ordering::SeqCst};
 use std::sync::{
     Arc, LazyLock, Mutex, MutexGuard, OnceLock, RwLock, RwLockReadGuard, RwLockWriteGuard, Weak,
 };
@@ -51,6 +51,19 @@ struct Inner {
     closing: AtomicBool,
 }
 
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // Dropped (collected in JavaScript) without close(): it was open until now.
+        let map = self.map.get_mut();
+        if map
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .is_some()
+        {
+            OPEN.fetch_sub(1, SeqCst);
+        }
+    }
+}
+
 /// The pages of one mapping, shared by the handle families that reach them (see the module
 /// documentation).
 #[derive(Debug)]
@@ -60,8 +73,41 @@ struct Memory {
     shared: OnceLock<Shared>,
 }
 
+/// Open handle families (JavaScript `Mapping`s), and the bytes of the distinct memory they map.
+static OPEN: AtomicUsize = AtomicUsize::new(0);
+static MAPPED: AtomicUsize = AtomicUsize::new(0);
+
+/// What memmap holds in this process, for `usage()`: a few loads, no system call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Usage {
+    /// Open mappings (handle families), in every thread.
+    pub mappings: usize,
+    /// Bytes they map, each memory once however many mappings share it.
+    pub mapped_bytes: usize,
+    /// Address space of closed mappings kept (as zero pages) for Buffers that escaped.
+    pub retired_bytes: usize,
+    /// Map regions held: one per mapping, two per waiting thread, and the retired ones.
+    pub regions: usize,
+    /// The count of live mappings past which opening fails with `ENOMEM`; `None` where none.
+    pub region_limit: Option<usize>,
+}
+
+/// What memmap holds in this process now.
+pub fn usage() -> Usage {
+    let (regions, retired_bytes) = crate::budget::held();
+    let limit = crate::budget::limit();
+    Usage {
+        mappings: OPEN.load(SeqCst),
+        mapped_bytes: MAPPED.load(SeqCst),
+        retired_bytes,
+        regions,
+        region_limit: (limit != usize::MAX).then_some(limit),
+    }
+}
+
 impl Drop for Memory {
     fn drop(&mut self) {
+        MAPPED.fetch_sub(self.map.len(), SeqCst);
         // Never dropped while the table is locked: the table holds only weak references, and
         // every strong one it hands out leaves the lock with its taker.
         if let Some(shared) = self.shared.get() {
@@ -94,6 +140,7 @@ fn table() -> MutexGuard<'static, Table> {
 impl Handle {
     /// Takes ownership of `map`.
     pub fn new(map: Map) -> Self {
+        MAPPED.fetch_add(map.len(), SeqCst);
         Handle::over(Arc::new(Memory {
             map,
             shared: OnceLock::new(),
@@ -101,6 +148,7 @@ impl Handle {
     }
 
     fn over(memory: Arc<Memory>) -> Self {
+        OPEN.fetch_add(1, SeqCst);
         Handle(Arc::new(Inner {
             map: RwLock::new(Some(memory)),
             sleepers: Sleepers::default(),
@@ -162,7 +210,12 @@ impl Handle {
             ));
         };
         self.0.sleepers.evict();
-        f(&mut memory.map)
+        let before = memory.map.len();
+        let result = f(&mut memory.map);
+        // A remap changes what is mapped (a failed one may have changed nothing).
+        MAPPED.fetch_add(memory.map.len(), SeqCst);
+        MAPPED.fetch_sub(before, SeqCst);
+        result
     }
 
     /// Unmaps now, after waking every sleeper in [`Handle::wait`] (they fail with
@@ -172,6 +225,7 @@ impl Handle {
         let mut guard = self.write();
         let map = guard.take();
         if map.is_some() {
+            OPEN.fetch_sub(1, SeqCst);
             self.0.sleepers.evict();
         }
         drop(guard);

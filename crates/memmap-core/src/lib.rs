@@ -45,7 +45,7 @@ pub use budget::limit as mapping_limit;
 pub use control::{Advice, Residency};
 pub use descriptor::duplicate as duplicate_descriptor;
 pub use error::{Error, Result};
-pub use handle::{Handle, Shared};
+pub use handle::{usage, Handle, Shared, Usage};
 pub use map::{Kind, Map, Mode, OpenOptions};
 pub use os::{allocation_granularity, page_size};
 pub use range::page_range;

@@ -88,11 +88,15 @@ enum Tombstone {
 #[cfg(unix)]
 impl Drop for Tombstone {
     fn drop(&mut self) {
-        if let Tombstone::Zeroed { start, len } = *self {
-            // SAFETY: `[start, start + len)` are pages this tombstone owns (module safety
-            // paragraph): no Rust value and, by now, no JavaScript value reaches them.
-            unsafe { libc::munmap(start as *mut libc::c_void, len) };
-            crate::budget::buried();
+        match self {
+            Tombstone::Zeroed { start, len } => {
+                // SAFETY: `[start, start + len)` are pages this tombstone owns (module safety
+                // paragraph): no Rust value and, by now, no JavaScript value reaches them.
+                unsafe { libc::munmap(*start as *mut libc::c_void, *len) };
+                crate::budget::buried(*len);
+            }
+            // Unmapped as the region drops, right after this.
+            Tombstone::Kept(region) => crate::budget::buried(region.len()),
         }
     }
 }
@@ -142,10 +146,11 @@ fn tombstone(region: MmapMut) -> Tombstone {
     };
     if replaced == libc::MAP_FAILED {
         // Out of map regions or memory: keep the pages as they are, still mapped.
+        crate::budget::retired(region.len());
         return Tombstone::Kept(region);
     }
     std::mem::forget(region);
-    crate::budget::retired();
+    crate::budget::retired(end - start);
     Tombstone::Zeroed {
         start,
         len: end - start,

@@ -428,3 +428,28 @@ pub fn from_handle(env: Env, id: f64, token: String) -> Result<NativeMapping> {
     };
     handle.map(NativeMapping::over).map_err(|e| to_js(&env, e))
 }
+
+/// What `usage()` reports: counters the core keeps, read without a system call.
+#[napi(object)]
+pub struct NativeUsage {
+    pub mappings: f64,
+    pub mapped_bytes: f64,
+    pub retired_bytes: f64,
+    pub regions: f64,
+    /// `Infinity` where there is no cap.
+    pub region_limit: f64,
+}
+
+#[napi]
+pub fn usage() -> NativeUsage {
+    let usage = memmap_core::usage();
+    NativeUsage {
+        mappings: usage.mappings as f64,
+        mapped_bytes: usage.mapped_bytes as f64,
+        retired_bytes: usage.retired_bytes as f64,
+        regions: usage.regions as f64,
+        region_limit: usage
+            .region_limit
+            .map_or(f64::INFINITY, |limit| limit as f64),
+    }
+}
