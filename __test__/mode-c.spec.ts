@@ -201,3 +201,26 @@ testIf(emulator === null, 'a 64 GiB view needs a 64-bit host kernel (wine and qe
     }
   },
 )
+
+test("mode 'c' in another process: its writes never reach this process's mappings or the file, and this process's never reach it", (t) => {
+  const { path, bytes } = patterned(1)
+  const mine = openSync(path, { mode: 'c' })
+  const reader = openSync(path)
+  mine.write(Buffer.from('parent'), 0)
+  const child = runChild(`
+const m = memmap.openSync(${JSON.stringify(path)}, { mode: 'c' })
+const seen = m.view(0, 6).toString('latin1')
+m.write(Buffer.from('child!'), 100)
+m.atomics.store(200, 12345)
+console.log(JSON.stringify({ seen, own: m.view(100, 106).toString() }))
+m.close()
+`)
+  t.is(child.status, 0, child.stderr)
+  t.deepEqual(lastJson(child), { seen: bytes.subarray(0, 6).toString('latin1'), own: 'child!' })
+  t.true(mine.view(100, 204).equals(bytes.subarray(100, 204)))
+  t.true(reader.view(100, 204).equals(bytes.subarray(100, 204)))
+  t.is(mine.view(0, 6).toString(), 'parent')
+  mine.close()
+  reader.close()
+  t.deepEqual(readFileSync(path), bytes)
+})
