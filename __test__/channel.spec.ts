@@ -4,6 +4,8 @@
 // each assertion holds); close() with pending calls; workers; the refused-Buffer mode; a file.
 
 import test, { type ExecutionContext } from 'ava'
+import { spawnSync } from 'node:child_process'
+import { join } from 'node:path'
 import { Worker } from 'node:worker_threads'
 
 import { anonymous, createShared, openSync, unlinkShared } from '../index.js'
@@ -460,4 +462,15 @@ test.serial('a record whose sender died before waking the receiver is still rece
   t.is(Atomics.load(words, 192 / 4), 16, 'the head moved past it')
   t.is(c.pending, 0)
   m.close()
+})
+
+// The example is one command: the parent starts the workers, checks every answer came once and
+// the total, and exits 0 only if it is exact.
+test.serial('examples/work-queue.mjs: 4 worker processes answer 10,000 jobs, each once, and the total is exact', (t) => {
+  const run = spawnSync(process.execPath, [join(root, 'examples', 'work-queue.mjs')], { encoding: 'utf8', timeout: 120_000 })
+  t.is(run.status, 0, run.stderr)
+  t.regex(run.stdout, /^total 333383335000 ok$/m) // 1² + 2² + … + 10,000²
+  const summary = /^10,000 jobs, 4 workers \((\d+) \/ (\d+) \/ (\d+) \/ (\d+) each\), \d+ ms including starting them, [\d,]+ msgs\/s$/m.exec(run.stdout)
+  t.truthy(summary, run.stdout)
+  t.is(summary?.slice(1).reduce((sum, n) => sum + Number(n), 0), 10_000, 'the workers answered 10,000 jobs between them')
 })
