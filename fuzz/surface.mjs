@@ -9,6 +9,8 @@
 import { closeSync, constants, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { isDeepStrictEqual } from 'node:util'
+import { deserialize, serialize } from 'node:v8'
 import fc from 'fast-check'
 
 import * as memmap from 'memmap'
@@ -77,6 +79,77 @@ const pathArg = fc.oneof(
 )
 
 const sharedName = fc.constantFrom(...['a', 'b', 'c'].map((x) => `fz${process.pid}${x}`))
+
+// Channels: offsets and lengths near the edges (the least is 272 bytes, 8-aligned offsets, the
+// fixture's end), messages of every kind, and scribbles aimed at the header's words and the ring.
+const channelAt = fc.oneof(fc.constantFrom(0, 64, 4096, 8192, Math.floor((SIZE - 272) / 8) * 8, Math.floor((SIZE - 272) / 8) * 8 + 8),
+  fc.integer({ min: 0, max: SIZE }).map((x) => x & ~7), index)
+const channelLength = fc.oneof(fc.constantFrom(271, 272, 273, 280, 512, 1000, 4096, 256 + 2 ** 30, 257 + 2 ** 30), fc.integer({ min: 264, max: 4200 }), weird)
+/** Stand-ins for a message of exactly maxMessage bytes, and of one more. */
+const MAX_MESSAGE = Symbol('maxMessage')
+const OVER_MESSAGE = Symbol('maxMessage + 1')
+const channelMessage = fc.oneof(fc.uint8Array({ maxLength: 40 }).map((a) => Buffer.from(a)), fc.uint8Array({ maxLength: 300 }), fc.string({ maxLength: 20 }),
+  fc.constantFrom(MAX_MESSAGE, OVER_MESSAGE, '', new Float64Array(3), new DataView(new ArrayBuffer(5))), weird)
+const channelValue = fc.oneof(fc.jsonValue({ maxDepth: 2 }), fc.constantFrom(undefined, 1n, new Date(0), new Map([[1, 'x']]), Buffer.from('ab'), new Uint16Array(3), () => 0, Symbol('s'), { f: () => 0 }))
+// The header's words (docs/channels.md, "Layout"): locks, geometry, state, positions, wanted, sequences.
+const HEADER_WORDS = [0, 4, 8, 12, 64, 68, 72, 128, 132, 192, 196, 200]
+// Word values: edges, and values relative to the ring ('ring' + d: positions near its size or twice it).
+const wordValue = fc.oneof(fc.constantFrom(0, 1, -1, 7, 8, 16, 2 ** 31 - 1, -(2 ** 31), 2 ** 30, process.pid), fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }),
+  fc.tuple(fc.constantFrom('ring', '2ring'), fc.integer({ min: -24, max: 24 })))
+// Record lengths: edges around maxMessage and the ring, and the largest Int32s, whose padded size overflows 32 bits.
+const recordLength = fc.oneof(fc.constantFrom(0, 1, 8, 2 ** 30, 2 ** 31 - 8, 2 ** 31 - 7, 2 ** 31 - 1, -1, -(2 ** 31)), fc.integer({ min: 0, max: 5000 }),
+  fc.tuple(fc.constantFrom('ring'), fc.integer({ min: -24, max: 24 })))
+const scribbleOp = fc.oneof(
+  fc.record({ kind: fc.constant('scribble'), how: fc.constant('word'), at: fc.constantFrom(...HEADER_WORDS), value: wordValue, buffer: fc.boolean() }),
+  // A record header at the head, or at a ring offset where one may be: its length, and its complement or not.
+  fc.record({ kind: fc.constant('scribble'), how: fc.constant('record'), at: fc.oneof(fc.constantFrom('head', 'head', 0, 8, 16), fc.nat(600).map((x) => x & ~7)), value: recordLength, complement: fc.boolean(), buffer: fc.boolean() }),
+  fc.record({ kind: fc.constant('scribble'), how: fc.constant('bytes'), at: fc.nat(700), bytes: fc.uint8Array({ minLength: 1, maxLength: 32 }), buffer: fc.boolean() }),
+)
+const shortTimeout = fc.constantFrom(0, 0, 0, 1, 5, 20)
+const channelOp = fc.oneof(
+  fc.record({ kind: fc.constantFrom('trySend', 'send'), message: channelMessage, timeout: fc.oneof(fc.constant(undefined), weird), short: shortTimeout }),
+  fc.record({ kind: fc.constant('sendValue'), value: channelValue, timeout: fc.oneof(fc.constant(undefined), weird), short: shortTimeout }),
+  fc.record({ kind: fc.constantFrom('tryReceive', 'receive', 'receiveValue', 'pending', 'ended', 'end'), timeout: fc.oneof(fc.constant(undefined), weird), short: shortTimeout }),
+  scribbleOp,
+)
+const showOp = (op) => (op.kind === 'scribble' ? `scribble ${op.how} @${op.at}=${show(op.value ?? op.bytes?.length)}` : op.kind)
+
+/** What sendValue() sends: v8.serialize's bytes, or null for a value it cannot clone. */
+function clone(value) {
+  try {
+    return serialize(value)
+  } catch {
+    return null
+  }
+}
+
+/** Writes a scribble over the channel at `at` of `length` bytes (ring of `ring`), through write() or the Buffer. */
+function scribble(m, at, length, ring, op) {
+  if (m.closed) return
+  const word = (v) => (Array.isArray(v) ? (v[0] === 'ring' ? ring : 2 * ring) + v[1] : v) | 0
+  let data
+  let where
+  if (op.how === 'word') {
+    data = Buffer.alloc(4)
+    data.writeInt32LE(word(op.value))
+    where = op.at
+  } else if (op.how === 'record') {
+    data = Buffer.alloc(8)
+    const n = word(op.value)
+    data.writeInt32LE(n, 0)
+    data.writeInt32LE(op.complement ? ~n : n, 4)
+    // 'head': the record the next receive reads (the head word as it is, if it is a position).
+    const head = m.atomics.load(at + 192)
+    where = 256 + ((op.at === 'head' ? (head >= 0 ? head & ~7 : 0) : op.at) % ring)
+  } else {
+    data = Buffer.from(op.bytes)
+    where = op.at
+  }
+  if (where >= length) return
+  data = data.subarray(0, length - where)
+  if (op.buffer) m.buffer.set(data, at + where)
+  else m.write(data, at + where)
+}
 
 const CODE = /^(ERR_[A-Z_]+|E[A-Z0-9]+)$/
 
@@ -461,6 +534,105 @@ const steps = [
         if (a.length !== Number(length) || a.kind !== 'shared') throw new Error('createShared(length) gave a wrong mapping')
         a.close()
       } })),
+  // A channel over the fixture's bytes (docs/channels.md): made at generated offsets and lengths,
+  // its bytes zeroed first (an empty channel) or left as earlier steps scribbled them, then a
+  // sequence of calls with scribbles between them (through write() or the Buffer: header words,
+  // record headers with edge lengths, random bytes). Every blocking call has a timeout of at most
+  // 20 ms (a scribbled lock word may name a live thread). Each call answers or throws a coded error
+  // (attempt), in bounded time, and never gives a message longer than maxMessage. While no scribble
+  // has touched a zeroed channel, a model of the queue says exactly what each call answers.
+  fc.tuple(channelAt, channelLength, fc.boolean(), fc.array(channelOp, { minLength: 1, maxLength: 8 })).map(([at, length, zero, ops]) => ({
+    name: `channel(${show(at)}, ${show(length)})${zero ? ' zeroed' : ''}: ${ops.map(showOp).join(', ')}`,
+    run: ({ m, model }) => {
+      const fits = wordAt(at, 8) && Number.isSafeInteger(length) && length >= 272 && length <= 256 + 2 ** 30 && at + length <= SIZE
+      if (zero && fits && !m.closed) {
+        m.write(Buffer.alloc(length), at)
+        model.fill(0, at, at + length)
+      }
+      const [made, c] = attempt(() => m.channel(at, length))
+      if (!made) {
+        if (fits && !m.closed && c.code !== 'ERR_INVALID_ARG_VALUE') throw new Error(`channel(${show(at)}, ${show(length)}) refused: ${c.code}`)
+        if (c.code === 'ERR_INVALID_ARG_VALUE' && [0, length].includes(model.readInt32LE(at + 8))) throw new Error('channel() refused the byteLength its header holds')
+        return
+      }
+      if (!fits) throw new Error('channel() accepted a bad range')
+      const ring = Math.floor((length - 256) / 8) * 8
+      if (c.maxMessage !== ring - 8 || c.byteOffset !== at || c.byteLength !== length) throw new Error(`a channel of ${length} bytes with maxMessage ${c.maxMessage}`)
+      // The model: valid while the channel was zeroed and nothing scribbled on it since.
+      let clean = zero && model.readInt32LE(at + 8) === 0
+      const queue = [] // [bytes, sent as a value]
+      let ended = false
+      const queued = () => queue.reduce((sum, [b]) => sum + 8 + Math.ceil(b.length / 8) * 8, 0)
+      for (const op of ops) {
+        if (op.kind === 'scribble') {
+          scribble(m, at, length, ring, op)
+          clean = false
+          continue
+        }
+        if (m.closed) return
+        const message = op.message === 'max' ? Buffer.alloc(c.maxMessage, 7) : op.message === 'over' ? Buffer.alloc(c.maxMessage + 1) : op.message
+        // Any number (or undefined, which waits for ever) means a short timeout; other types must throw.
+        const timeout = typeof op.timeout === 'number' || op.timeout === undefined ? op.short : op.timeout
+        const started = performance.now()
+        const [ok, got] = attempt(() => {
+          switch (op.kind) {
+            case 'trySend': return c.trySend(message)
+            case 'send': return c.send(message, timeout)
+            case 'sendValue': return c.sendValue(op.value, timeout)
+            case 'tryReceive': return c.tryReceive()
+            case 'receive': return c.receive(timeout)
+            case 'receiveValue': return c.receiveValue(timeout)
+            case 'pending': return c.pending
+            case 'ended': return c.ended
+            case 'end': return c.end()
+          }
+        })
+        const took = performance.now() - started
+        const bound = (typeof timeout === 'number' ? timeout : 0) + 2000
+        if (took > bound) throw new Error(`${op.kind} took ${Math.round(took)} ms with a timeout of ${show(timeout)}`)
+        if (ok && Buffer.isBuffer(got) && got.length > c.maxMessage) throw new Error(`${op.kind} gave a message of ${got.length} bytes, maxMessage ${c.maxMessage}`)
+        if (ok && op.kind === 'pending' && !(Number.isInteger(got) && got >= 0 && got <= ring / 8)) throw new Error(`pending ${got}`)
+        if (ok && op.kind === 'ended' && typeof got !== 'boolean') throw new Error(`ended ${show(got)}`)
+        if (ok && op.kind === 'trySend' && typeof got !== 'boolean') throw new Error(`trySend gave ${show(got)}`)
+        if (ok && op.kind === 'tryReceive' && got !== null && !Buffer.isBuffer(got)) throw new Error(`tryReceive gave ${show(got)}`)
+        if (!clean) continue
+        // What the model says the call answers.
+        const expect = (want) => {
+          const code = ok ? null : got.code
+          if (code !== (want ?? null)) throw new Error(`${op.kind} gave ${ok ? show(got?.length ?? got) : code}, the model ${want ?? 'a result'}`)
+        }
+        const timeoutBad = ['send', 'sendValue', 'receive', 'receiveValue'].includes(op.kind) && typeof timeout !== 'number'
+        if (op.kind === 'pending') { if (got !== queue.length) throw new Error(`pending ${got}, the model ${queue.length}`) }
+        else if (op.kind === 'ended') { if (got !== ended) throw new Error(`ended ${got}, the model ${ended}`) }
+        else if (op.kind === 'end') { expect(); ended = true }
+        else if (op.kind === 'trySend' || op.kind === 'send' || op.kind === 'sendValue') {
+          const sent = op.kind === 'sendValue' ? clone(op.value) : typeof message === 'string' ? Buffer.from(message) : ArrayBuffer.isView(message) ? Buffer.from(message.buffer, message.byteOffset, message.byteLength) : null
+          const room = sent !== null && ring - queued() >= 8 + Math.ceil(sent.length / 8) * 8
+          const want = sent === null ? (op.kind === 'sendValue' ? 'ERR_INVALID_ARG_VALUE' : 'ERR_INVALID_ARG_TYPE') : sent.length > c.maxMessage ? 'ERR_MMAP_TOO_LARGE' : timeoutBad ? 'ERR_INVALID_ARG_TYPE'
+            : ended ? 'ERR_MMAP_CHANNEL_ENDED' : !room && op.kind !== 'trySend' ? 'ERR_MMAP_TIMEOUT' : undefined
+          expect(want)
+          if (op.kind === 'trySend' && ok && got !== room) throw new Error(`trySend gave ${got}, the model ${room}`)
+          if (ok && room) queue.push([Buffer.from(sent), op.kind === 'sendValue'])
+        } else {
+          // tryReceive, receive, receiveValue
+          const front = queue[0]
+          if (op.kind === 'tryReceive') {
+            if (!ok || (front === undefined ? got !== null : !front[0].equals(got))) throw new Error(`tryReceive gave ${ok ? show(got?.length ?? got) : got.code}, the model ${front?.[0].length ?? null}`)
+          } else if (timeoutBad) expect('ERR_INVALID_ARG_TYPE')
+          else if (front === undefined) expect(ended ? 'ERR_MMAP_CHANNEL_ENDED' : 'ERR_MMAP_TIMEOUT')
+          else if (op.kind === 'receive') {
+            expect()
+            if (!front[0].equals(got)) throw new Error('receive gave other bytes than were sent')
+          } else if (front[1]) {
+            expect()
+            if (!isDeepStrictEqual(got, deserialize(front[0]))) throw new Error('receiveValue gave another value than was sent')
+          }
+          // receiveValue of bytes sent raw: whatever they decode to, or a coded refusal; consumed.
+          if (front !== undefined && !timeoutBad && (ok || op.kind === 'receiveValue')) queue.shift()
+        }
+      }
+      if (!m.closed) m.read(model.subarray(at, at + length), at)
+    } })),
   fc.constant({ name: 'buffer', run: ({ m, model }) => {
     const [ok, b] = attempt(() => m.buffer)
     if (ok && !b.equals(model)) throw new Error('buffer differs from the model')
@@ -533,6 +705,82 @@ for (const [p, o, s, e] of asyncCases) {
     if (!m.closed) throw new Error('asyncDispose left the mapping open')
   } catch (error) {
     if (!(error instanceof Error) || !CODE.test(error.code ?? '')) failures.push(`async: ${error?.stack ?? error}`)
+  }
+}
+
+// Channels, async: the async forms with timeouts of at most 20 ms, then for await, over an
+// anonymous mapping's channel with scribbles between the calls. Each call settles in bounded time
+// with a result or a coded error, and never gives a message longer than maxMessage. A for await
+// still waiting after a while finishes once end() is called (or, if a scribbled lock word names a
+// live thread, once the mapping is closed: that rejects it with ERR_MMAP_CLOSED).
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms, 'pending'))
+const channelCases = fc.sample(fc.tuple(fc.constantFrom(272, 1000, 4096), fc.boolean(), fc.array(channelOp, { maxLength: 6 }), fc.nat(20)), { seed, numRuns: Math.min(runs, 200) })
+for (const [length, zero, ops, wait] of channelCases) {
+  const m = memmap.anonymous(8192)
+  const trace = []
+  try {
+    const c = m.channel(64, length)
+    // Not zeroed: the fixture's bytes over all of it but the byteLength and the two locks (the
+    // word scribbles reach those): state, positions, wanted and sequence words, the ring.
+    if (!zero) {
+      m.write(initial.subarray(12, 128), 64 + 12)
+      m.write(initial.subarray(136, length), 64 + 136)
+    }
+    const ring = Math.floor((length - 256) / 8) * 8
+    for (const op of ops) {
+      trace.push(showOp(op))
+      if (op.kind === 'scribble') {
+        scribble(m, 64, length, ring, op)
+        continue
+      }
+      const message = op.message === MAX_MESSAGE ? Buffer.alloc(c.maxMessage, 7) : op.message === OVER_MESSAGE ? Buffer.alloc(c.maxMessage + 1) : op.message
+      const timeout = typeof op.timeout === 'number' || op.timeout === undefined ? op.short : op.timeout
+      const call = async () => {
+        switch (op.kind) {
+          case 'trySend': return c.trySend(message)
+          case 'send': return c.sendAsync(message, timeout)
+          case 'sendValue': return c.sendValueAsync(op.value, timeout)
+          case 'tryReceive': return c.tryReceive()
+          case 'receive': return c.receiveAsync(timeout)
+          case 'receiveValue': return c.receiveValueAsync(timeout)
+          case 'pending': return c.pending
+          case 'ended': return c.ended
+          case 'end': return c.end()
+        }
+      }
+      const got = await Promise.race([call().catch((error) => ({ error })), sleep((typeof timeout === 'number' ? timeout : 0) + 2000)])
+      if (got === 'pending') throw new Error(`${op.kind}Async did not settle within its timeout of ${show(timeout)} ms + 2 s`)
+      if (got?.error !== undefined) {
+        if (!(got.error instanceof Error) || !CODE.test(got.error.code ?? '')) throw got.error
+      } else if (Buffer.isBuffer(got) && got.length > c.maxMessage) throw new Error(`${op.kind} gave ${got.length} bytes, maxMessage ${c.maxMessage}`)
+    }
+    trace.push('for await')
+    const loop = (async () => {
+      let count = 0
+      for await (const got of c) {
+        if (got.length > c.maxMessage) throw new Error(`for await gave ${got.length} bytes, maxMessage ${c.maxMessage}`)
+        if (++count > ring / 8) throw new Error(`for await gave ${count} messages from a ring of ${ring} bytes`)
+      }
+    })().then(() => 'done', (error) => ({ error }))
+    let settled = await Promise.race([loop, sleep(wait)])
+    if (settled === 'pending') {
+      c.end()
+      // Untouched, end() must finish it; scribbled, a lock word may name a holder that is never
+      // judged ended (another PID namespace's tag, docs/synchronization.md): close() must then.
+      const untouched = zero && !ops.some((op) => op.kind === 'scribble')
+      settled = await Promise.race([loop, sleep(untouched ? 2000 : 250)])
+      if (settled === 'pending' && untouched) throw new Error('for await went on waiting after end()')
+    }
+    if (settled === 'pending') {
+      m.close()
+      settled = await Promise.race([loop, sleep(2000)])
+      if (settled === 'pending') throw new Error('for await went on waiting after end() and close()')
+    }
+    if (settled !== 'done' && (!(settled.error instanceof Error) || !CODE.test(settled.error.code ?? ''))) throw settled.error
+  } catch (error) {
+    if (!(error instanceof Error) || !CODE.test(error.code ?? '')) failures.push(`async channel(64, ${length}): ${error?.stack ?? error}\n${trace.join(' ; ')}`)
+  } finally {
+    m.close()
   }
 }
 

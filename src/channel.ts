@@ -218,6 +218,31 @@ function timedOut(what: 'send' | 'receive', ms: number): Error {
   return coded(new Error(`Timed out after ${ms} ms waiting to ${what}: the channel stayed ${what === 'send' ? 'full' : 'empty'}`), 'ERR_MMAP_TIMEOUT')
 }
 
+/** `v8.serialize(value)`; a value it cannot clone (a function, a symbol) is ERR_INVALID_ARG_VALUE, and nothing is sent. */
+function serialized(value: unknown): Buffer {
+  try {
+    return serialize(value)
+  } catch (error) {
+    throw coded(new TypeError(`The value cannot be sent: ${(error as Error).message}`, { cause: error }), 'ERR_INVALID_ARG_VALUE')
+  }
+}
+
+/**
+ * `v8.deserialize(message)`; bytes that are not a serialized value (sent with `send()`, or
+ * scribbled) are ERR_MMAP_CHANNEL_CORRUPT. The message was received all the same: the next call
+ * gets the next one.
+ */
+function deserialized(message: Buffer): unknown {
+  try {
+    return deserialize(message)
+  } catch (error) {
+    throw coded(
+      new Error(`A message of ${message.length} bytes is not a value that sendValue() sent (${(error as Error).message}); it was received, and is gone`, { cause: error }),
+      'ERR_MMAP_CHANNEL_CORRUPT',
+    )
+  }
+}
+
 /** Milliseconds left before `deadline` (a `performance.now()` time, or Infinity). */
 const left = (deadline: number): number => (deadline === Infinity ? Infinity : Math.max(0, deadline - performance.now()))
 
@@ -353,11 +378,11 @@ export class SharedChannel implements Channel {
   }
 
   sendValue(value: unknown, timeoutMs?: number): void {
-    this.send(serialize(value), timeoutMs)
+    this.send(serialized(value), timeoutMs)
   }
 
   async sendValueAsync(value: unknown, timeoutMs?: number): Promise<void> {
-    await this.sendAsync(serialize(value), timeoutMs)
+    await this.sendAsync(serialized(value), timeoutMs)
   }
 
   #checked(message: unknown): Uint8Array {
@@ -443,11 +468,11 @@ export class SharedChannel implements Channel {
   }
 
   receiveValue(timeoutMs?: number): unknown {
-    return deserialize(this.receive(timeoutMs))
+    return deserialized(this.receive(timeoutMs))
   }
 
   async receiveValueAsync(timeoutMs?: number): Promise<unknown> {
-    return deserialize(await this.receiveAsync(timeoutMs))
+    return deserialized(await this.receiveAsync(timeoutMs))
   }
 
   async *[Symbol.asyncIterator](): AsyncIterator<Buffer> {
@@ -562,7 +587,11 @@ export class SharedChannel implements Channel {
   #recordLength(position: number, used: number): number {
     const at = position >= this.#ring ? position - this.#ring : position
     const [length, check] = this.#port.header(at)
-    if ((length ^ check) !== -1 || length < 0 || RECORD_HEADER + pad8(length) > used) throw corrupt(`a record header of ${length >>> 0} bytes`)
+    // `length > used - 8` first: pad8() works in 32 bits, and for a length within 7 of 2^31 it
+    // would overflow to a negative size that passes the last test (used <= ring <= 2^30 here).
+    if ((length ^ check) !== -1 || length < 0 || length > used - RECORD_HEADER || RECORD_HEADER + pad8(length) > used) {
+      throw corrupt(`a record header of ${length >>> 0} bytes`)
+    }
     return length
   }
 

@@ -355,7 +355,12 @@ impl Channel {
         let length = map.load_i32(self.at(head))? as u32;
         let check = map.load_i32(self.at(head) + 4)? as u32;
         let length = length as usize;
-        if length as u32 ^ check != u32::MAX || RECORD_HEADER + ceil8(length) > used {
+        // `length > used - 8` first: on a 32-bit usize, ceil8() of a length within 7 of 2^32
+        // overflows (a panic, or a wrap to 0 that passes the size test). `used` is at least 8.
+        if length as u32 ^ check != u32::MAX
+            || length > used - RECORD_HEADER
+            || RECORD_HEADER + ceil8(length) > used
+        {
             return Err(Error::ChannelCorrupt(format!(
                 "a record header of {length} bytes"
             )));

@@ -78,6 +78,15 @@ fn another_byte_length_is_refused_and_scribbles_are_corrupt() {
     // The record's length without its complement.
     h.with(|map| map.store_i32(8192 + 256, 1000)).unwrap();
     assert!(matches!(c.receive(None), Err(Error::ChannelCorrupt(_))));
+    // Lengths with their complements whose padding to 8 overflows 32 bits, and one past the ring.
+    for length in [u32::MAX, u32::MAX - 6, i32::MAX as u32, 4096 - 256 - 8 + 1] {
+        h.with(|map| {
+            map.store_i32(8192 + 256, length as i32)?;
+            map.store_i32(8192 + 260, !length as i32)
+        })
+        .unwrap();
+        assert!(matches!(c.try_receive(), Err(Error::ChannelCorrupt(_))));
+    }
     // A tail past twice the ring.
     h.with(|map| map.store_i32(8192 + 64, 1 << 30)).unwrap();
     assert!(matches!(c.try_send(b"x"), Err(Error::ChannelCorrupt(_))));
