@@ -12,10 +12,12 @@
 //!
 //! # Safety
 //! [`Handle::wait`] sleeps on a word of the mapping without holding the lock. The word stays
-//! mapped meanwhile because the sleeper is registered in [`Sleepers`] before the lock is
-//! released, and [`Handle::close`] and [`Handle::with_mut`] (the only ways the pages go away
-//! while a clone lives, and a sleeper holds one) evict every registered sleeper before they
-//! let the old pages go.
+//! mapped meanwhile because the sleeper is registered in its family's [`Sleepers`] before the
+//! lock is released, and [`Handle::close`] and [`Handle::with_mut`] of that family (the only
+//! ways its share of the pages goes away while a clone lives, and a sleeper holds one) evict
+//! every registered sleeper before they let the share go. Another family's `close()` drops only
+//! that family's share: the sleeper's family still holds the pages. `with_mut` moves them only
+//! when its family holds the one share left (`alone`).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, AtomicUsize, Ordering::SeqCst};
