@@ -346,7 +346,7 @@ test('the root tarball holds the facade, loader, types and docs, and nothing to 
     'loader.d.ts',
     'loader.js',
     'package.json',
-    ...['args', 'atomics', 'channel', 'constants', 'lines', 'mapping', 'shared', 'stream', 'sync', 'types', 'window'].flatMap((name) => [`src/${name}.d.ts`, `src/${name}.js`]),
+    ...['args', 'atomics', 'channel', 'constants', 'footprint', 'lines', 'mapping', 'shared', 'stream', 'sync', 'types', 'window'].flatMap((name) => [`src/${name}.d.ts`, `src/${name}.js`]),
   ])
   // Nothing a compiler would read, no binary, no napi loader: the binary comes from npm/<target>.
   t.false(paths.some((path) => /\.(rs|toml|gyp|node|c|cc|h)$|^binding\.js$/.test(path)))
