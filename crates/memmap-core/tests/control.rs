@@ -11,6 +11,9 @@ use memmap_core::{
     page_size, Advice, AnonymousOptions, Error, Kind, Map, Mode, OpenOptions, Residency,
 };
 
+mod common;
+use common::errno;
+
 /// A sparse file of `len` bytes: no page of it is in the page cache until something reads it.
 fn sparse(dir: &tempfile::TempDir, name: &str, len: u64) -> PathBuf {
     let path = dir.path().join(name);
@@ -35,13 +38,6 @@ fn touch(map: &Map, at: usize) -> u8 {
     let mut byte = [0];
     assert_eq!(map.read(at as u64, &mut byte), 1);
     byte[0]
-}
-
-fn errno(error: &Error) -> i32 {
-    match error {
-        Error::Os { source, .. } => source.raw_os_error().unwrap(),
-        other => panic!("expected an OS error, got {other:?}"),
-    }
 }
 
 /// The /proc/self/smaps block of the kernel region holding `addr`.
@@ -522,16 +518,20 @@ fn anonymous_huge_pages_are_backed_by_transparent_huge_pages() {
         ..Default::default()
     };
     let map = Map::anonymous(8 << 20, &options).unwrap();
-    if !thp_offered() {
-        // Without transparent huge pages the hint is harmless: the memory works as any other.
-        map.write(8 << 19, b"works").unwrap();
-        let mut back = [0u8; 5];
-        assert_eq!(map.read(8 << 19, &mut back), 5);
-        assert_eq!(&back, b"works");
-        return;
-    }
+    // The hint is harmless either way: the memory works as any other.
+    map.write(8 << 19, b"works").unwrap();
+    let mut back = [0u8; 5];
+    assert_eq!(map.read(8 << 19, &mut back), 5);
+    assert_eq!(&back, b"works");
+    // madvise(MADV_HUGEPAGE) marks the region whatever the system-wide mode is.
     let block = smaps_of(map.as_ptr().as_ptr() as usize);
     assert!(vm_flags(&block).contains(&"hg".to_owned()), "{block}");
-    // 8 MiB holds at least three aligned 2 MiB blocks wherever it starts.
-    assert!(smaps_kb(&block, "AnonHugePages") >= 2048, "{block}");
+    let huge_kb = smaps_kb(&block, "AnonHugePages");
+    if thp_offered() {
+        // 8 MiB holds at least three aligned 2 MiB blocks wherever it starts.
+        assert!(huge_kb >= 2048, "{block}");
+    } else {
+        // With transparent huge pages set to `never`, the kernel backs the region with small pages.
+        assert_eq!(huge_kb, 0, "{block}");
+    }
 }

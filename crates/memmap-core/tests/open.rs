@@ -8,6 +8,9 @@ use std::path::{Path, PathBuf};
 
 use memmap_core::{page_size, Error, Handle, Kind, Map, Mode, OpenOptions};
 
+mod common;
+use common::errno;
+
 fn pattern(n: usize) -> Vec<u8> {
     (0..n).map(|i| (i * 7 + i / 251) as u8).collect()
 }
@@ -29,13 +32,6 @@ fn bytes(map: &Map) -> Vec<u8> {
     let mut out = vec![0; map.len()];
     assert_eq!(map.read(0, &mut out), map.len());
     out
-}
-
-fn errno(error: &Error) -> i32 {
-    match error {
-        Error::Os { source, .. } => source.raw_os_error().unwrap(),
-        other => panic!("expected an OS error, got {other:?}"),
-    }
 }
 
 #[test]

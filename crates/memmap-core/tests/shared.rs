@@ -7,6 +7,9 @@ use std::time::Duration;
 
 use memmap_core::{unlink_shared, Error, Handle, Kind, Map, Mode, Rmw, WaitResult};
 
+mod common;
+use common::errno;
+
 /// A name no other test run uses; unlinked by the guard.
 struct Name(String);
 
@@ -21,13 +24,6 @@ impl Name {
 impl Drop for Name {
     fn drop(&mut self) {
         let _ = unlink_shared(&self.0);
-    }
-}
-
-fn errno(error: &Error) -> i32 {
-    match error {
-        Error::Os { source, .. } => source.raw_os_error().unwrap(),
-        other => panic!("expected an OS error, got {other:?}"),
     }
 }
 
