@@ -1,7 +1,7 @@
 // ESM entry: the same names as require('memmap'), from the one CommonJS build; the default export
 // is the object require('memmap') returns, as Node.js makes it for any CommonJS module (and that
 // object's `default` is itself, for compiled TypeScript). index.d.mts declares exactly these, and
-// __test__/types.spec.ts checks that the names agree.
+// __test__/repo/types.spec.ts checks that the names agree.
 import { createRequire } from 'node:module'
 
 const memmap = createRequire(import.meta.url)('./index.js')

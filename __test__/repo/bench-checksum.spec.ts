@@ -4,8 +4,8 @@
 import test from 'ava'
 import { createHash } from 'node:crypto'
 
-import { digest, mix, randomOffsets, roundTripChecksum, sumFunction, sumU32, triangular } from '../benchmark/lib/checksum.mjs'
-import { pattern } from './helpers.js'
+import { digest, mix, randomOffsets, roundTripChecksum, sumFunction, sumU32, triangular } from '../../benchmark/lib/checksum.mjs'
+import { pattern } from '../helpers.js'
 
 test('sumU32 is the sum of the little-endian words modulo 2^32, as a reference loop computes it', (t) => {
   const bytes = pattern(1 << 16, 7)

@@ -51,7 +51,7 @@ import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
-import { emulator, linux, pattern, root, windows } from './helpers'
+import { emulator, linux, pattern, root, windows } from '../helpers.js'
 
 interface Block {
   file: string // relative to the repository root, with '/'

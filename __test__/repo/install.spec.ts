@@ -20,7 +20,7 @@ import {
 } from 'node:fs'
 import { delimiter, dirname, join } from 'node:path'
 
-import { emulator, nativeTarget, root, tempDir } from './helpers.js'
+import { emulator, nativeTarget, root, tempDir } from '../helpers.js'
 
 // One npm or napi step; several times as long under an emulator, which runs npm's JavaScript too.
 const STEP_LIMIT = emulator ? 600_000 : 120_000

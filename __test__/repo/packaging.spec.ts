@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process'
 import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 
-import { emulator, linuxLibc, nativeTarget, root, tempDir, testIf } from './helpers.js'
+import { emulator, linuxLibc, nativeTarget, root, tempDir, testIf } from '../helpers.js'
 
 /** The targets the release promises (issue 3), in napi.targets' order. */
 const TARGETS = [

@@ -14,7 +14,7 @@ import { copyFileSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeF
 import { dirname, join } from 'node:path'
 import * as ts from 'typescript'
 
-import { emulator, nativeTarget, root, tempDir, testIf } from './helpers.js'
+import { emulator, nativeTarget, root, tempDir, testIf } from '../helpers.js'
 
 // Declarations are the same on every platform; under wine or qemu tsc only takes minutes longer.
 const native = testIf(emulator === null, 'the types do not depend on the platform, and tsc is slow under an emulator')
