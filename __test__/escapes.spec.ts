@@ -124,3 +124,56 @@ testIf(linux, 'counts map regions in Linux /proc/self/maps')('70,000 synchronous
   t.true(out.peak - out.start < 16_000, `peak ${out.peak} from ${out.start}`)
   t.true(out.after - out.start < 500, `after GC ${out.after} from ${out.start}`)
 })
+
+// close() retires only what Buffers covered (retire.rs): the pages under a Buffer stay mapped
+// as zero pages for whatever still reaches them, and the rest of the range is unmapped at once.
+// The address range is found by the file's name in /proc/self/maps.
+testIf(linux, 'reads Linux /proc/self/maps')(
+  'close() retires only the pages Buffers covered, kept readable and writable; the rest is unmapped at once',
+  (t) => {
+    const path = tempFile(Buffer.alloc(64 * 4096, 7))
+    const child = runChild(`
+      const fs = require('fs');
+      const ps = memmap.pageSize;
+      const ranges = () => fs.readFileSync('/proc/self/maps', 'utf8').trim().split('\\n').map((line) => {
+        const [from, to] = line.split(' ')[0].split('-').map((x) => parseInt(x, 16));
+        return { from, to, line };
+      });
+      // The bytes of [from, to) that are mapped now, whatever maps them.
+      const mappedIn = (from, to) => ranges().reduce((sum, r) => sum + Math.max(0, Math.min(to, r.to) - Math.max(from, r.from)), 0);
+      const run = (offsets) => {
+        const m = memmap.openSync(${JSON.stringify(path)}, { mode: 'r+', length: 64 * ps });
+        const own = ranges().filter((r) => r.line.endsWith(${JSON.stringify(path)}));
+        const [from, to] = [Math.min(...own.map((r) => r.from)), Math.max(...own.map((r) => r.to))];
+        const before = memmap.usage().retiredBytes;
+        // Each Buffer's ArrayBuffer is moved out, so that close() cannot detach it (Node.js 21+;
+        // on 20 the Buffers are detached, and only the counts are checked).
+        const move = (buffer) => typeof buffer.transfer === 'function' ? buffer.transfer() : buffer;
+        const moved = offsets.map(([start, end]) => move(m.view(start, end).buffer));
+        const seen = moved.map((buffer) => new Uint8Array(buffer)[0]);
+        m.close();
+        const retired = memmap.usage().retiredBytes - before;
+        const mapped = mappedIn(from, to);
+        const late = moved.filter((buffer) => buffer.byteLength > 0).map((buffer) => {
+          const bytes = new Uint8Array(buffer); const was = bytes[bytes.length - 1]; bytes.fill(9); return was + bytes[0];
+        });
+        return { length: to - from, seen: [...new Set(seen)], retired, mapped, late: [...new Set(late)] };
+      };
+      const few = run([[3 * ps + 10, 3 * ps + 20], [10 * ps - 5, 10 * ps + 5]]);
+      const many = run(Array.from({ length: 20 }, (_, i) => [(20 + 2 * i) * ps, (20 + 2 * i) * ps + 1]));
+      console.log(JSON.stringify({ ps, few, many }));
+    `)
+    t.is(child.signal, null, child.stderr)
+    t.is(child.status, 0, child.stderr)
+    const { ps, few, many } = lastJson<{ ps: number; few: Record<string, unknown>; many: Record<string, number | number[]> }>(child)
+    // Page 3 and pages 9-10 were covered: three pages retired, the other 61 unmapped.
+    const late = hasTransfer ? [9] : []
+    t.deepEqual(few, { length: 64 * ps, seen: [7], retired: 3 * ps, mapped: 3 * ps, late })
+    // 20 ranges, more than the 16 recorded: neighbours are joined, so a few pages more are
+    // retired, never fewer than were covered, never the whole range.
+    t.deepEqual(many.seen, [7])
+    t.deepEqual(many.late, late)
+    t.true((many.retired as number) >= 20 * ps && (many.retired as number) < 40 * ps, `${many.retired} bytes retired`)
+    t.is(many.mapped, many.retired)
+  },
+)

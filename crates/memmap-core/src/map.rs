@@ -18,7 +18,7 @@ use memmap2::{MmapMut, MmapOptions};
 use crate::budget::Reservation;
 use crate::error::{Error, Result};
 use crate::io::{self, Io, Reader, LARGE};
-use crate::retire::{release, release_section, Exposed};
+use crate::retire::{release, release_section, Exposed, Gaps};
 use crate::sigbus::Registration;
 
 /// How a file is opened and what a write to its pages does (the `fs` flags a Node.js user knows).
@@ -137,6 +137,9 @@ pub struct Map {
     /// Set once a Buffer is made over the current region: the region is then retired, not
     /// unmapped, when it is given up (see `retire.rs`).
     pub(crate) exposed: OnceLock<Exposed>,
+    /// What a retirement left to unmap, held until the truncation guard forgot those pages
+    /// (`retire.rs`, [`Gaps`]): `resize()` and `drop` clear it once the guard is updated.
+    pub(crate) gaps: Gaps,
     /// Whether copies may go through the file instead of the pages (see `io.rs`).
     pub(crate) io: Io,
 }
@@ -151,13 +154,15 @@ impl Drop for Map {
         }
         // Retired pages stay mapped (zero pages), so their registration may go after them: a
         // thread touching a lost page meanwhile is still mended.
+        let mut gaps = std::mem::take(&mut self.gaps);
         if let Some(region) = self.region.take() {
-            release(region, exposed.clone());
+            gaps.extend(release(region, exposed.clone()));
         }
         if let Some(section) = self.section.take() {
             release_section(section, exposed);
         }
         self.sigbus = None;
+        drop(gaps);
     }
 }
 
@@ -403,6 +408,7 @@ impl Map {
             len,
             backing,
             exposed: OnceLock::new(),
+            gaps: Gaps::default(),
             io: Io::default(),
         })
     }
@@ -420,11 +426,14 @@ impl Map {
         Some(source)
     }
 
-    /// Marks the current region as handed to JavaScript (a Buffer is being made over it) and
-    /// returns a claim that keeps it, or its tombstone, mapped while the claim lives. See
-    /// `retire.rs`.
-    pub fn expose(&self) -> Exposed {
-        self.exposed.get_or_init(Exposed::default).clone()
+    /// Marks the bytes `[start, end)` of the current region as handed to JavaScript (a Buffer is
+    /// being made over them) and returns a claim that keeps their pages, or their tombstone,
+    /// mapped while the claim lives. See `retire.rs`. The caller has checked the range.
+    pub fn expose(&self, start: usize, end: usize) -> Exposed {
+        let exposed = self.exposed.get_or_init(Exposed::default);
+        let base = self.base().as_ptr() as usize;
+        exposed.cover(base + start, base + end);
+        exposed.clone()
     }
 
     /// Puts `region` in place of the current one, which is unmapped, or retired if it was
@@ -432,7 +441,8 @@ impl Map {
     pub(crate) fn replace_region(&mut self, region: Option<MmapMut>) {
         let exposed = self.exposed.take();
         if let Some(old) = std::mem::replace(&mut self.region, region) {
-            release(old, exposed);
+            let gaps = release(old, exposed);
+            self.gaps.extend(gaps);
         }
         // A read-only mapping is remapped from its path, which may name another file by now.
         self.io.reader = None;

@@ -27,6 +27,7 @@ use memmap2::{MmapMut, MmapOptions};
 use crate::budget::Reservation;
 use crate::error::{Error, Result};
 use crate::map::{eisdir, Backing, Kind, Map, Mode};
+use crate::retire::Gaps;
 use crate::sigbus::Registration;
 
 /// A byte length that one mapping can have.
@@ -83,6 +84,8 @@ impl Map {
                 _ => None,
             },
         };
+        // The guard no longer lists the old pages: what their retirement left may go now.
+        self.gaps = Gaps::default();
         result
     }
 

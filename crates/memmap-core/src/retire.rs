@@ -29,6 +29,13 @@
 //!
 //! Late readers of a retired region read zeros; late writers write into memory nobody else sees.
 //!
+//! Only the pages a Buffer covered are retired. Each [`Map::expose`] records its page range (a
+//! short sorted list; past [`MAX_RANGES`] the closest neighbours are joined, which only retires
+//! more); the rest of the region is unmapped at once ([`Gaps`]), since no address in it was ever
+//! handed out. Opening a 1 GiB file and reading two bytes through views so costs two pages of
+//! zero-filling at `close()`, not a 1 GiB replacement. The gaps are unmapped only after the
+//! truncation guard has forgotten the region ([`Gaps`]), as any unmapping must be.
+//!
 //! **Windows is not covered.** A view there cannot be swapped for other memory without a moment
 //! in which its range is unmapped (`VirtualAlloc2` placeholders narrow that moment but keep it),
 //! and keeping the view mapped until the Buffers are collected keeps the file in use: it could
@@ -53,6 +60,20 @@ use memmap2::MmapMut;
 #[derive(Debug, Default)]
 struct Generation {
     tombstones: Mutex<Vec<Tombstone>>,
+    /// The page ranges Buffers were made over: sorted, disjoint `[start, end)` addresses, at
+    /// most [`MAX_RANGES`] of them.
+    pages: Mutex<Vec<(usize, usize)>>,
+}
+
+/// The most page ranges a generation records; one more joins the two closest. It bounds the
+/// system calls of a retirement (one per range, one per gap between them) and the work of a
+/// view (a scan of this list under a lock nobody else holds in the usual case).
+pub(crate) const MAX_RANGES: usize = 16;
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// A claim on one generation of a mapping's pages: while any clone lives, those pages (or their
@@ -63,11 +84,67 @@ pub struct Exposed(Arc<Generation>);
 impl Exposed {
     /// Keeps `tombstone` until the last claim on this generation is dropped.
     fn bury(&self, tombstone: Tombstone) {
-        self.0
-            .tombstones
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .push(tombstone);
+        lock(&self.0.tombstones).push(tombstone);
+    }
+
+    /// Records that the addresses `[start, end)` are handed to JavaScript: the pages holding
+    /// them are retired, not unmapped, when the region is given up.
+    pub(crate) fn cover(&self, start: usize, end: usize) {
+        if start == end {
+            return; // An empty Buffer reaches no byte.
+        }
+        let page = crate::os::page_size();
+        let (mut from, mut to) = (start & !(page - 1), (end + page - 1) & !(page - 1));
+        let mut pages = lock(&self.0.pages);
+        // The ranges that touch [from, to) are pages[at..until]: joined into one.
+        let at = pages.partition_point(|&(_, range_end)| range_end < from);
+        let mut until = at;
+        while until < pages.len() && pages[until].0 <= to {
+            from = from.min(pages[until].0);
+            to = to.max(pages[until].1);
+            until += 1;
+        }
+        pages.splice(at..until, [(from, to)]);
+        if pages.len() > MAX_RANGES {
+            let closest = (0..pages.len() - 1)
+                .min_by_key(|&i| pages[i + 1].0 - pages[i].1)
+                .unwrap_or(0);
+            pages[closest].1 = pages[closest + 1].1;
+            pages.remove(closest + 1);
+        }
+    }
+
+    fn pages(&self) -> Vec<(usize, usize)> {
+        lock(&self.0.pages).clone()
+    }
+}
+
+/// The parts of a retired region that no Buffer covered, unmapped when this is dropped. The
+/// owner drops it only once the truncation guard no longer lists the region: an address the
+/// guard lists must stay ours, or it could mend a page someone else maps there next.
+#[derive(Debug, Default)]
+#[must_use = "dropping unmaps the gaps: do it after the truncation guard forgot them"]
+pub(crate) struct Gaps(Vec<(usize, usize)>);
+
+impl Gaps {
+    /// Takes `other`'s gaps too.
+    pub(crate) fn extend(&mut self, mut other: Gaps) {
+        self.0.append(&mut other.0);
+    }
+}
+
+impl Drop for Gaps {
+    fn drop(&mut self) {
+        for &(start, end) in &self.0 {
+            // SAFETY: `[start, end)` is a part of a region this value alone owns (`tombstone`
+            // forgot the region): no Buffer was made over it and no Rust value reaches it.
+            #[cfg(unix)]
+            unsafe {
+                libc::munmap(start as *mut libc::c_void, end - start)
+            };
+            #[cfg(not(unix))]
+            let _ = (start, end);
+        }
     }
 }
 
@@ -78,9 +155,10 @@ impl Exposed {
     allow(dead_code, reason = "Windows unmaps at once (module documentation)")
 )]
 enum Tombstone {
-    /// The addresses `[start, start + len)`, now anonymous zero pages that this value owns.
+    /// The page ranges `[start, end)` a Buffer covered, now anonymous zero pages that this value
+    /// owns.
     #[cfg(unix)]
-    Zeroed { start: usize, len: usize },
+    Zeroed(Vec<(usize, usize)>),
     /// The region itself, left mapped where the replacement failed.
     Kept(#[allow(dead_code, reason = "held only to be dropped later")] MmapMut),
 }
@@ -89,11 +167,13 @@ enum Tombstone {
 impl Drop for Tombstone {
     fn drop(&mut self) {
         match self {
-            Tombstone::Zeroed { start, len } => {
-                // SAFETY: `[start, start + len)` are pages this tombstone owns (module safety
-                // paragraph): no Rust value and, by now, no JavaScript value reaches them.
-                unsafe { libc::munmap(*start as *mut libc::c_void, *len) };
-                crate::budget::buried(*len);
+            Tombstone::Zeroed(ranges) => {
+                for &(start, end) in ranges.iter() {
+                    // SAFETY: `[start, end)` are pages this tombstone owns (module safety
+                    // paragraph): no Rust value and, by now, no JavaScript value reaches them.
+                    unsafe { libc::munmap(start as *mut libc::c_void, end - start) };
+                    crate::budget::buried(end - start);
+                }
             }
             // Unmapped as the region drops, right after this.
             Tombstone::Kept(region) => crate::budget::buried(region.len()),
@@ -102,13 +182,21 @@ impl Drop for Tombstone {
 }
 
 /// Gives up `region`: unmapped now if `exposed` is `None` (no Buffer was ever made over it),
-/// else retired into a tombstone that the last claim on `exposed` unmaps. On Windows it is
-/// unmapped now either way (see the module documentation).
-pub(crate) fn release(region: MmapMut, exposed: Option<Exposed>) {
+/// else its covered pages are retired into a tombstone that the last claim on `exposed` unmaps,
+/// and the rest is returned as [`Gaps`] for the caller to drop once the truncation guard forgot
+/// the region. On Windows it is unmapped now either way (see the module documentation).
+pub(crate) fn release(region: MmapMut, exposed: Option<Exposed>) -> Gaps {
     match exposed {
         #[cfg(unix)]
-        Some(exposed) => exposed.bury(tombstone(region)),
-        _ => drop(region),
+        Some(exposed) => {
+            let (tombstone, gaps) = tombstone(region, &exposed.pages());
+            exposed.bury(tombstone);
+            gaps
+        }
+        _ => {
+            drop(region);
+            Gaps::default()
+        }
     }
 }
 
@@ -118,8 +206,11 @@ pub(crate) fn release_section(section: crate::shm::Section, _exposed: Option<Exp
     let _unmapped_here = section;
 }
 
+/// Replaces the pages of `region` that `covered` lists with zero pages, in place; returns them
+/// as a tombstone and the rest as gaps. If a replacement fails (out of map regions or memory),
+/// the whole region is kept mapped as it is, the pieces already replaced included.
 #[cfg(unix)]
-fn tombstone(region: MmapMut) -> Tombstone {
+fn tombstone(region: MmapMut, covered: &[(usize, usize)]) -> (Tombstone, Gaps) {
     // memmap2 maps from the page below the pointer it reports (file offsets need not be
     // aligned), and the kernel to the end of the last page.
     let page = crate::os::page_size();
@@ -130,29 +221,85 @@ fn tombstone(region: MmapMut) -> Tombstone {
     let no_reserve = libc::MAP_NORESERVE;
     #[cfg(not(any(target_os = "linux", target_os = "android", target_vendor = "apple")))]
     let no_reserve = 0;
-    // SAFETY: `[start, end)` is exactly the mapping `region` owns; MAP_FIXED replaces it in one
-    // call, so another thread touching it sees either the old page or a zero page, never a hole.
-    // From here the range belongs to the tombstone, and `region` is forgotten so that it does
-    // not unmap it.
-    let replaced = unsafe {
-        libc::mmap(
-            start as *mut libc::c_void,
-            end - start,
-            libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED | no_reserve,
-            -1,
-            0,
-        )
-    };
-    if replaced == libc::MAP_FAILED {
-        // Out of map regions or memory: keep the pages as they are, still mapped.
-        crate::budget::retired(region.len());
-        return Tombstone::Kept(region);
+    let pieces: Vec<(usize, usize)> = covered
+        .iter()
+        .map(|&(from, to)| (from.max(start), to.min(end)))
+        .filter(|&(from, to)| from < to)
+        .collect();
+    for &(from, to) in &pieces {
+        // SAFETY: `[from, to)` lies in the mapping `region` owns; MAP_FIXED replaces it in one
+        // call, so another thread touching it sees either the old page or a zero page, never a
+        // hole.
+        let replaced = unsafe {
+            libc::mmap(
+                from as *mut libc::c_void,
+                to - from,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED | no_reserve,
+                -1,
+                0,
+            )
+        };
+        if replaced == libc::MAP_FAILED {
+            // Keep the pages as they are, still mapped: the region unmaps all of its range,
+            // pieces replaced so far included, when the tombstone drops.
+            crate::budget::retired(region.len());
+            return (Tombstone::Kept(region), Gaps::default());
+        }
     }
+    // From here the range belongs to the tombstone (the pieces) and the gaps (the rest), and
+    // `region` is forgotten so that it does not unmap it.
     std::mem::forget(region);
-    crate::budget::retired(end - start);
-    Tombstone::Zeroed {
-        start,
-        len: end - start,
+    let mut gaps = Vec::with_capacity(pieces.len() + 1);
+    let mut at = start;
+    for &(from, to) in &pieces {
+        crate::budget::retired(to - from);
+        if at < from {
+            gaps.push((at, from));
+        }
+        at = to;
+    }
+    if at < end {
+        gaps.push((at, end));
+    }
+    (Tombstone::Zeroed(pieces), Gaps(gaps))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Exposed, MAX_RANGES};
+
+    #[test]
+    fn covered_pages_are_recorded_as_sorted_disjoint_page_ranges() {
+        let page = crate::os::page_size();
+        let exposed = Exposed::default();
+        exposed.cover(5 * page + 1, 5 * page + 2);
+        exposed.cover(page - 1, page + 1); // straddles pages 0 and 1
+        exposed.cover(9 * page, 9 * page); // empty: reaches no byte
+        assert_eq!(
+            exposed.pages(),
+            [(0, 2 * page), (5 * page, 6 * page)],
+            "in order, each rounded out to whole pages"
+        );
+        exposed.cover(2 * page, 5 * page); // touches both neighbours: one range
+        assert_eq!(exposed.pages(), [(0, 6 * page)]);
+        exposed.cover(3 * page, 4 * page); // already covered
+        assert_eq!(exposed.pages(), [(0, 6 * page)]);
+    }
+
+    #[test]
+    fn past_the_limit_the_closest_neighbours_are_joined() {
+        let page = crate::os::page_size();
+        let exposed = Exposed::default();
+        // One page in every four (gaps of three pages), then one more two pages after the last.
+        for i in 0..MAX_RANGES {
+            exposed.cover(i * 4 * page, i * 4 * page + 1);
+        }
+        exposed.cover(63 * page, 63 * page + 1);
+        let pages = exposed.pages();
+        assert_eq!(pages.len(), MAX_RANGES);
+        assert_eq!(pages[0], (0, page), "{pages:?}");
+        assert_eq!(pages[MAX_RANGES - 1], (60 * page, 64 * page), "{pages:?}");
+        assert!(pages.windows(2).all(|pair| pair[0].1 < pair[1].0));
     }
 }

@@ -122,7 +122,7 @@ impl NativeMapping {
             // SAFETY: `start <= len` was checked, so the pointer stays inside (or one past) the
             // mapping.
             let data = unsafe { map.as_ptr().as_ptr().add(start) };
-            Ok((data, end - start, map.expose()))
+            Ok((data, end - start, map.expose(start, end)))
         })?;
         match self
             .views
