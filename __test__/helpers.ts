@@ -57,25 +57,57 @@ export interface ChildResult {
 }
 
 /**
- * Runs `source` (CommonJS, with `memmap` bound to the package) in a new Node.js process.
- * Use it for anything that could crash the process: the test then fails instead of the runner.
+ * Limits and namespaces to start a child Node.js in, for tests that provoke what a small machine or
+ * container does (POSIX only; the namespaces Linux and root only). With none, Node.js runs directly.
+ */
+export interface Confinement {
+  /** Resource limits a shell sets with `ulimit` before it starts Node.js: `{ l: 1024 }` is `ulimit -l 1024`. */
+  ulimit?: Partial<Record<'l' | 'v', number>>
+  /** A fresh tmpfs of `size` (`mount -o size=`, e.g. `'256k'`) mounted over `at` in a private mount namespace (`unshare -m`). */
+  tmpfs?: { at: string; size: string }
+  /** A private PID namespace with its own /proc (`unshare --pid --fork --mount-proc`), where Node.js is pid 1. */
+  pidNamespace?: boolean
+}
+
+/** A POSIX shell word that stands for `text` exactly. */
+const shellWord = (text: string): string => `'${text.replaceAll("'", `'\\''`)}'`
+
+/** The command that runs Node.js with `args` under `confinement`: `[file, ...argv]`. */
+function nodeCommand(args: string[], confinement: Confinement): [string, string[]] {
+  let command = [process.execPath, ...args]
+  const { ulimit = {}, tmpfs, pidNamespace = false } = confinement
+  // The mount comes before the limits, so that a low `ulimit -v` cannot make mount(8) fail.
+  const steps = [
+    ...(tmpfs ? [`mount -t tmpfs -o size=${tmpfs.size} tmpfs ${shellWord(tmpfs.at)}`] : []),
+    ...Object.entries(ulimit).map(([flag, value]) => `ulimit -${flag} ${value}`),
+  ]
+  // `exec`, so that the status and signal reported are Node's own, not the shell's.
+  if (steps.length > 0) command = ['sh', '-c', `${steps.join(' && ')} && exec "$@"`, 'sh', ...command]
+  const namespaces = [...(tmpfs ? ['-m'] : []), ...(pidNamespace ? ['--pid', '--fork', '--mount-proc'] : [])]
+  if (namespaces.length > 0) command = ['unshare', ...namespaces, ...command]
+  return [command[0], command.slice(1)]
+}
+
+/** The start of every child's source: `memmap`, bound to the package. */
+const childPrelude = `const memmap = require(${JSON.stringify(root)});\n`
+
+/**
+ * Runs `source` (CommonJS, with `memmap` bound to the package) in a new Node.js process, under
+ * `confinement` if given. Use it for anything that could crash the process: the test then fails
+ * instead of the runner.
  */
 export function runChild(
   source: string,
-  options: { args?: string[]; env?: NodeJS.ProcessEnv; timeout?: number; input?: string } = {},
+  options: { args?: string[]; env?: NodeJS.ProcessEnv; timeout?: number; input?: string } & Confinement = {},
 ): ChildResult {
-  const prelude = `const memmap = require(${JSON.stringify(root)});\n`
-  const result: SpawnSyncReturns<string> = spawnSync(
-    process.execPath,
-    [...(options.args ?? []), '-e', prelude + source],
-    {
-      encoding: 'utf8',
-      env: { ...process.env, ...options.env },
-      timeout: options.timeout ?? 120_000,
-      input: options.input,
-      maxBuffer: 64 * 1024 * 1024,
-    },
-  )
+  const [file, argv] = nodeCommand([...(options.args ?? []), '-e', childPrelude + source], options)
+  const result: SpawnSyncReturns<string> = spawnSync(file, argv, {
+    encoding: 'utf8',
+    env: { ...process.env, ...options.env },
+    timeout: options.timeout ?? 120_000,
+    input: options.input,
+    maxBuffer: 64 * 1024 * 1024,
+  })
   return { status: result.status, signal: result.signal, stdout: result.stdout, stderr: result.stderr }
 }
 
@@ -89,15 +121,19 @@ export interface Exit {
 
 /**
  * `runChild` without waiting: several can run at once and a test can kill one. `exit` settles
- * when the process has ended; a child that outlives `timeout` is killed.
+ * when the process has ended; a child that outlives `timeout` is killed. `detached` gives it a
+ * process group of its own, so that `process.kill(-pid)` ends a confined Node.js with the
+ * `unshare` or shell that started it.
  */
 export function spawnChild(
   source: string,
-  options: { env?: NodeJS.ProcessEnv; timeout?: number } = {},
+  options: { env?: NodeJS.ProcessEnv; timeout?: number; detached?: boolean } & Confinement = {},
 ): { process: ChildProcess; exit: Promise<Exit> } {
-  const child = spawn(process.execPath, ['-e', `const memmap = require(${JSON.stringify(root)});\n${source}`], {
+  const [file, argv] = nodeCommand(['-e', childPrelude + source], options)
+  const child = spawn(file, argv, {
     env: { ...process.env, ...options.env },
     timeout: options.timeout ?? 120_000,
+    detached: options.detached ?? false,
   })
   let stdout = ''
   let stderr = ''

@@ -4,7 +4,7 @@
 // zero-copy Buffers are refused. Threads are real worker_threads Workers, processes real children.
 
 import test, { type ExecutionContext } from 'ava'
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
+import { type ChildProcess, spawnSync } from 'node:child_process'
 import { once } from 'node:events'
 import { readFileSync } from 'node:fs'
 import { setImmediate as tick, setTimeout as sleep } from 'node:timers/promises'
@@ -621,24 +621,13 @@ testIf(namespaces, whyNot)(
     const path = tempFile(Buffer.alloc(4096))
     const m = openSync(path, { mode: 'r+' })
     const mu = m.mutex(0)
-    const holder = spawn(
-      'unshare',
-      [
-        '--pid',
-        '--fork',
-        '--mount-proc',
-        process.execPath,
-        '-e',
-        `const memmap = require(${JSON.stringify(root)})
-         globalThis.held = memmap.openSync(${JSON.stringify(path)}, { mode: 'r+' }).mutex(0).lock()
-         console.log('held')
-         setTimeout(() => {}, 5000)`,
-      ],
-      { detached: true, stdio: ['ignore', 'pipe', 'pipe'] },
+    // Detached, so that killing its process group ends the holder with the unshare that forked it.
+    const { process: holder, exit } = spawnChild(
+      `globalThis.held = memmap.openSync(${JSON.stringify(path)}, { mode: 'r+' }).mutex(0).lock()
+       console.log('held')
+       setTimeout(() => {}, 5000)`,
+      { pidNamespace: true, detached: true },
     )
-    let stderr = ''
-    holder.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
-    const ended = once(holder, 'exit')
     t.teardown(() => {
       if (holder.exitCode === null && holder.signalCode === null) code(() => process.kill(-holder.pid!, 'SIGKILL'))
     })
@@ -649,7 +638,7 @@ testIf(namespaces, whyNot)(
     const took = performance.now() - started
     const after = outcome(() => mu.tryLock())
     process.kill(-holder.pid!, 'SIGKILL')
-    await ended
+    const { stderr } = await exit
     m.close()
     t.is(before, null, 'tryLock() while the holder lives')
     t.is(locked, 'ERR_MMAP_TIMEOUT', `lock(2000) (after ${Math.round(took)} ms; holder stderr: ${stderr})`)
