@@ -2,23 +2,14 @@
 // (/proc/self/smaps), and lock limits provoked for real in a child with a lowered `ulimit -l`.
 
 import test from 'ava'
-import { closeSync, ftruncateSync, openSync as fsOpen, readFileSync, realpathSync, writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 
 import { anonymous, openSync, pageSize, type Advice } from '../index.js'
-import { errno, lastJson, linux, pattern, QEMU_SMAPS, runChild, tempDir, testIf, underQemu } from './helpers.js'
+import { errno, lastJson, linux, pattern, QEMU_SMAPS, runChild, sparseFile, tempDir, testIf, underQemu } from './helpers.js'
 import { regionsOf, sumKb, thpMode } from './smaps.js'
 
 const ADVICE: Advice[] = ['normal', 'random', 'sequential', 'willneed', 'dontneed', 'hugepage', 'nohugepage']
-
-/** A sparse file: no page of it is resident until something touches it. */
-function sparseFile(size: number): string {
-  const path = join(realpathSync(tempDir()), 'sparse.bin')
-  const fd = fsOpen(path, 'w+')
-  ftruncateSync(fd, size)
-  closeSync(fd)
-  return path
-}
 
 const flagsOf = (path: string): string[] => regionsOf(path).flatMap((region) => region.flags)
 

@@ -2,7 +2,7 @@
 
 import test, { type ExecutionContext, type Implementation } from 'ava'
 import { type ChildProcess, spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process'
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { closeSync, ftruncateSync, mkdtempSync, openSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync, writeSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { getSystemErrorMap } from 'node:util'
@@ -33,6 +33,20 @@ export function tempDir(): string {
 export function tempFile(contents: Uint8Array | string, name = 'data.bin'): string {
   const path = join(tempDir(), name)
   writeFileSync(path, contents)
+  return path
+}
+
+/**
+ * A sparse file of `size` bytes in a fresh directory: no page of it is resident until something
+ * touches it, and nothing is stored but `marks`, each text written at its position. The path has
+ * no symbolic link in it, so that it is the name /proc/self/smaps gives the mapped file.
+ */
+export function sparseFile(size: number, marks: Array<[number, string]> = []): string {
+  const path = join(realpathSync(tempDir()), 'sparse.bin')
+  const fd = openSync(path, 'w+')
+  ftruncateSync(fd, size)
+  for (const [position, text] of marks) writeSync(fd, text, position)
+  closeSync(fd)
   return path
 }
 
