@@ -227,6 +227,21 @@ export function nativeTarget(): string {
 }
 
 /**
+ * The paths, relative to the package root, of the files `npm pack` would put in the tarball
+ * (without running the package's scripts); throws with npm's stderr if it fails.
+ */
+export function packedFiles(): string[] {
+  const pack = spawnSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], {
+    cwd: root,
+    encoding: 'utf8',
+    shell: windows, // npm is npm.cmd there, which only a shell runs
+  })
+  if (pack.status !== 0) throw new Error(`npm pack failed: ${pack.stderr}`)
+  const [{ files }] = JSON.parse(pack.stdout) as [{ files: { path: string }[] }]
+  return files.map((file) => file.path)
+}
+
+/**
  * `test` where `applies`, else `test.skip` with `reason` in its title, so that the report says
  * why: `const linuxOnly = testIf(linux, 'reads Linux /proc/self/smaps')`, then
  * `linuxOnly('title', (t) => ...)`.
