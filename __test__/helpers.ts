@@ -265,6 +265,32 @@ export function thrownCode(f: () => unknown): string | undefined {
   return undefined
 }
 
+/**
+ * What a call gave, as one comparable value: `'held:<ownerDied>'` (the Held is then unlocked),
+ * `'permit'` (the Permit is then released), `null`, `'returned'` (undefined), any other value as
+ * it is, or the code of what it threw.
+ */
+export function outcome(f: () => unknown): unknown {
+  let value: unknown
+  try {
+    value = f()
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code ?? String(error)
+  }
+  if (value === null) return null
+  if (value === undefined) return 'returned'
+  if (typeof value === 'object' && 'ownerDied' in value) {
+    const held = value as { ownerDied: boolean; unlock(): void }
+    thrownCode(() => held.unlock())
+    return `held:${held.ownerDied}`
+  }
+  if (typeof value === 'object' && 'release' in value) {
+    thrownCode(() => (value as { release(): void }).release())
+    return 'permit'
+  }
+  return value
+}
+
 /** Polls `check()` every 5 ms until it holds or `ms` have passed; whether it held. */
 export async function pollUntil(check: () => boolean, ms: number): Promise<boolean> {
   const deadline = Date.now() + ms
