@@ -86,9 +86,9 @@ export interface Confinement {
 /** A POSIX shell word that stands for `text` exactly. */
 const shellWord = (text: string): string => `'${text.replaceAll("'", `'\\''`)}'`
 
-/** The command that runs Node.js with `args` under `confinement`: `[file, ...argv]`. */
-function nodeCommand(args: string[], confinement: Confinement): [string, string[]] {
-  let command = [process.execPath, ...args]
+/** The command that runs `node` with `args` under `confinement`: `[file, ...argv]`. */
+function nodeCommand(node: string, args: string[], confinement: Confinement): [string, string[]] {
+  let command = [node, ...args]
   const { ulimit = {}, tmpfs, pidNamespace = false } = confinement
   // The mount comes before the limits, so that a low `ulimit -v` cannot make mount(8) fail.
   const steps = [
@@ -107,14 +107,14 @@ const childPrelude = `const memmap = require(${JSON.stringify(root)});\n`
 
 /**
  * Runs `source` (CommonJS, with `memmap` bound to the package) in a new Node.js process, under
- * `confinement` if given. Use it for anything that could crash the process: the test then fails
- * instead of the runner.
+ * `confinement` if given; `node` is another Node.js binary to run it with. Use it for anything
+ * that could crash the process: the test then fails instead of the runner.
  */
 export function runChild(
   source: string,
-  options: { args?: string[]; env?: NodeJS.ProcessEnv; timeout?: number; input?: string } & Confinement = {},
+  options: { node?: string; args?: string[]; env?: NodeJS.ProcessEnv; timeout?: number; input?: string } & Confinement = {},
 ): ChildResult {
-  const [file, argv] = nodeCommand([...(options.args ?? []), '-e', childPrelude + source], options)
+  const [file, argv] = nodeCommand(options.node ?? process.execPath, [...(options.args ?? []), '-e', childPrelude + source], options)
   const result: SpawnSyncReturns<string> = spawnSync(file, argv, {
     encoding: 'utf8',
     env: { ...process.env, ...options.env },
@@ -143,7 +143,7 @@ export function spawnChild(
   source: string,
   options: { env?: NodeJS.ProcessEnv; timeout?: number; detached?: boolean } & Confinement = {},
 ): { process: ChildProcess; exit: Promise<Exit> } {
-  const [file, argv] = nodeCommand(['-e', childPrelude + source], options)
+  const [file, argv] = nodeCommand(process.execPath, ['-e', childPrelude + source], options)
   const child = spawn(file, argv, {
     env: { ...process.env, ...options.env },
     timeout: options.timeout ?? 120_000,
