@@ -2,24 +2,14 @@
 // (/proc/self/smaps), and lock limits provoked for real in a child with a lowered `ulimit -l`.
 
 import test from 'ava'
-import { spawnSync } from 'node:child_process'
-import { closeSync, ftruncateSync, openSync as fsOpen, readFileSync, realpathSync, writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 
 import { anonymous, openSync, pageSize, type Advice } from '../index.js'
-import { errno, lastJson, linux, pattern, QEMU_SMAPS, root, tempDir, testIf, underQemu } from './helpers.js'
+import { errno, lastJson, linux, pattern, QEMU_SMAPS, runChild, sparseFile, tempDir, testIf, underQemu } from './helpers.js'
 import { regionsOf, sumKb, thpMode } from './smaps.js'
 
 const ADVICE: Advice[] = ['normal', 'random', 'sequential', 'willneed', 'dontneed', 'hugepage', 'nohugepage']
-
-/** A sparse file: no page of it is resident until something touches it. */
-function sparseFile(size: number): string {
-  const path = join(realpathSync(tempDir()), 'sparse.bin')
-  const fd = fsOpen(path, 'w+')
-  ftruncateSync(fd, size)
-  closeSync(fd)
-  return path
-}
 
 const flagsOf = (path: string): string[] => regionsOf(path).flatMap((region) => region.flags)
 
@@ -123,15 +113,10 @@ kernelSmaps("lock() and unlock() pin the pages the kernel counts as Locked; 'r' 
 
 /** Runs `source` with memmap bound, under `ulimit -l limitKb`, without CAP_IPC_LOCK. */
 function underLockLimit(limitKb: number, source: string) {
-  const prelude =
-    `const memmap = require(${JSON.stringify(root)});\n` +
-    // Root ignores RLIMIT_MEMLOCK (CAP_IPC_LOCK): become nobody, now that memmap is loaded.
+  // Root ignores RLIMIT_MEMLOCK (CAP_IPC_LOCK): become nobody, now that memmap is loaded.
+  const asNobody =
     'if (process.getuid() === 0) { try { process.setuid(65534) } catch { console.log(JSON.stringify({ skip: "cannot drop root" })); process.exit(0) } }\n'
-  const result = spawnSync('sh', ['-c', `ulimit -l ${limitKb} && exec "$0" -e "$1"`, process.execPath, prelude + source], {
-    encoding: 'utf8',
-    timeout: 60_000,
-  })
-  return { status: result.status, signal: result.signal, stdout: result.stdout, stderr: result.stderr }
+  return runChild(asNobody + source, { ulimit: { l: limitKb }, timeout: 60_000 })
 }
 
 const LOCK_CHILD = `

@@ -2,12 +2,11 @@
 // fs-style errors. The matrix runs in a child process so that a crash fails a test, not ava.
 
 import test from 'ava'
-import { spawnSync } from 'node:child_process'
 import { chmodSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 
 import { openSync } from '../index.js'
-import { errno, lastJson, linux, pattern, root, runChild, tempDir, tempFile, testIf, underQemu, windows } from './helpers.js'
+import { errno, lastJson, linux, pattern, runChild, tempDir, tempFile, testIf, underQemu, windows } from './helpers.js'
 
 interface Outcome {
   label: string
@@ -212,10 +211,11 @@ testIf(linux && !underQemu, linux ? 'qemu-user reserves more address space than 
     const contents = pattern(4096)
     const path = tempFile(contents)
     // 3 GiB of address space: Node.js starts, an 8 GiB mapping cannot be made.
-    const source = `const memmap = require(${JSON.stringify(root)});
-      try { memmap.openSync(${JSON.stringify(path)}, { mode: 'r+', size: 8 * 2 ** 30 }); console.log('"opened"') }
-      catch (e) { console.log(JSON.stringify(e.code + ' ' + e.syscall)) }`
-    const child = spawnSync('sh', ['-c', 'ulimit -v 3000000 && exec "$0" -e "$1"', process.execPath, source], { encoding: 'utf8', timeout: 60_000 })
+    const child = runChild(
+      `try { memmap.openSync(${JSON.stringify(path)}, { mode: 'r+', size: 8 * 2 ** 30 }); console.log('"opened"') }
+      catch (e) { console.log(JSON.stringify(e.code + ' ' + e.syscall)) }`,
+      { ulimit: { v: 3_000_000 }, timeout: 60_000 },
+    )
     t.is(child.status, 0, child.stderr)
     t.is(lastJson(child), 'ENOMEM mmap')
     t.is(statSync(path).size, 4096, 'the length the open gave the file was taken back')

@@ -2,7 +2,7 @@
 
 import test, { type ExecutionContext, type Implementation } from 'ava'
 import { type ChildProcess, spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process'
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { closeSync, ftruncateSync, mkdtempSync, openSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync, writeSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { getSystemErrorMap } from 'node:util'
@@ -36,6 +36,20 @@ export function tempFile(contents: Uint8Array | string, name = 'data.bin'): stri
   return path
 }
 
+/**
+ * A sparse file of `size` bytes in a fresh directory: no page of it is resident until something
+ * touches it, and nothing is stored but `marks`, each text written at its position. The path has
+ * no symbolic link in it, so that it is the name /proc/self/smaps gives the mapped file.
+ */
+export function sparseFile(size: number, marks: Array<[number, string]> = []): string {
+  const path = join(realpathSync(tempDir()), 'sparse.bin')
+  const fd = openSync(path, 'w+')
+  ftruncateSync(fd, size)
+  for (const [position, text] of marks) writeSync(fd, text, position)
+  closeSync(fd)
+  return path
+}
+
 /** `n` bytes of a deterministic, non-repeating-looking pattern. */
 export function pattern(n: number, seed = 1): Buffer {
   const bytes = Buffer.alloc(n)
@@ -57,25 +71,57 @@ export interface ChildResult {
 }
 
 /**
- * Runs `source` (CommonJS, with `memmap` bound to the package) in a new Node.js process.
- * Use it for anything that could crash the process: the test then fails instead of the runner.
+ * Limits and namespaces to start a child Node.js in, for tests that provoke what a small machine or
+ * container does (POSIX only; the namespaces Linux and root only). With none, Node.js runs directly.
+ */
+export interface Confinement {
+  /** Resource limits a shell sets with `ulimit` before it starts Node.js: `{ l: 1024 }` is `ulimit -l 1024`. */
+  ulimit?: Partial<Record<'l' | 'v', number>>
+  /** A fresh tmpfs of `size` (`mount -o size=`, e.g. `'256k'`) mounted over `at` in a private mount namespace (`unshare -m`). */
+  tmpfs?: { at: string; size: string }
+  /** A private PID namespace with its own /proc (`unshare --pid --fork --mount-proc`), where Node.js is pid 1. */
+  pidNamespace?: boolean
+}
+
+/** A POSIX shell word that stands for `text` exactly. */
+const shellWord = (text: string): string => `'${text.replaceAll("'", `'\\''`)}'`
+
+/** The command that runs `node` with `args` under `confinement`: `[file, ...argv]`. */
+function nodeCommand(node: string, args: string[], confinement: Confinement): [string, string[]] {
+  let command = [node, ...args]
+  const { ulimit = {}, tmpfs, pidNamespace = false } = confinement
+  // The mount comes before the limits, so that a low `ulimit -v` cannot make mount(8) fail.
+  const steps = [
+    ...(tmpfs ? [`mount -t tmpfs -o size=${tmpfs.size} tmpfs ${shellWord(tmpfs.at)}`] : []),
+    ...Object.entries(ulimit).map(([flag, value]) => `ulimit -${flag} ${value}`),
+  ]
+  // `exec`, so that the status and signal reported are Node's own, not the shell's.
+  if (steps.length > 0) command = ['sh', '-c', `${steps.join(' && ')} && exec "$@"`, 'sh', ...command]
+  const namespaces = [...(tmpfs ? ['-m'] : []), ...(pidNamespace ? ['--pid', '--fork', '--mount-proc'] : [])]
+  if (namespaces.length > 0) command = ['unshare', ...namespaces, ...command]
+  return [command[0], command.slice(1)]
+}
+
+/** The start of every child's source: `memmap`, bound to the package. */
+const childPrelude = `const memmap = require(${JSON.stringify(root)});\n`
+
+/**
+ * Runs `source` (CommonJS, with `memmap` bound to the package) in a new Node.js process, under
+ * `confinement` if given; `node` is another Node.js binary to run it with. Use it for anything
+ * that could crash the process: the test then fails instead of the runner.
  */
 export function runChild(
   source: string,
-  options: { args?: string[]; env?: NodeJS.ProcessEnv; timeout?: number; input?: string } = {},
+  options: { node?: string; args?: string[]; env?: NodeJS.ProcessEnv; timeout?: number; input?: string } & Confinement = {},
 ): ChildResult {
-  const prelude = `const memmap = require(${JSON.stringify(root)});\n`
-  const result: SpawnSyncReturns<string> = spawnSync(
-    process.execPath,
-    [...(options.args ?? []), '-e', prelude + source],
-    {
-      encoding: 'utf8',
-      env: { ...process.env, ...options.env },
-      timeout: options.timeout ?? 120_000,
-      input: options.input,
-      maxBuffer: 64 * 1024 * 1024,
-    },
-  )
+  const [file, argv] = nodeCommand(options.node ?? process.execPath, [...(options.args ?? []), '-e', childPrelude + source], options)
+  const result: SpawnSyncReturns<string> = spawnSync(file, argv, {
+    encoding: 'utf8',
+    env: { ...process.env, ...options.env },
+    timeout: options.timeout ?? 120_000,
+    input: options.input,
+    maxBuffer: 64 * 1024 * 1024,
+  })
   return { status: result.status, signal: result.signal, stdout: result.stdout, stderr: result.stderr }
 }
 
@@ -89,15 +135,19 @@ export interface Exit {
 
 /**
  * `runChild` without waiting: several can run at once and a test can kill one. `exit` settles
- * when the process has ended; a child that outlives `timeout` is killed.
+ * when the process has ended; a child that outlives `timeout` is killed. `detached` gives it a
+ * process group of its own, so that `process.kill(-pid)` ends a confined Node.js with the
+ * `unshare` or shell that started it.
  */
 export function spawnChild(
   source: string,
-  options: { env?: NodeJS.ProcessEnv; timeout?: number } = {},
+  options: { env?: NodeJS.ProcessEnv; timeout?: number; detached?: boolean } & Confinement = {},
 ): { process: ChildProcess; exit: Promise<Exit> } {
-  const child = spawn(process.execPath, ['-e', `const memmap = require(${JSON.stringify(root)});\n${source}`], {
+  const [file, argv] = nodeCommand(process.execPath, ['-e', childPrelude + source], options)
+  const child = spawn(file, argv, {
     env: { ...process.env, ...options.env },
     timeout: options.timeout ?? 120_000,
+    detached: options.detached ?? false,
   })
   let stdout = ''
   let stderr = ''
@@ -177,6 +227,21 @@ export function nativeTarget(): string {
 }
 
 /**
+ * The paths, relative to the package root, of the files `npm pack` would put in the tarball
+ * (without running the package's scripts); throws with npm's stderr if it fails.
+ */
+export function packedFiles(): string[] {
+  const pack = spawnSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], {
+    cwd: root,
+    encoding: 'utf8',
+    shell: windows, // npm is npm.cmd there, which only a shell runs
+  })
+  if (pack.status !== 0) throw new Error(`npm pack failed: ${pack.stderr}`)
+  const [{ files }] = JSON.parse(pack.stdout) as [{ files: { path: string }[] }]
+  return files.map((file) => file.path)
+}
+
+/**
  * `test` where `applies`, else `test.skip` with `reason` in its title, so that the report says
  * why: `const linuxOnly = testIf(linux, 'reads Linux /proc/self/smaps')`, then
  * `linuxOnly('title', (t) => ...)`.
@@ -198,6 +263,32 @@ export function thrownCode(f: () => unknown): string | undefined {
     return (error as NodeJS.ErrnoException).code ?? String(error)
   }
   return undefined
+}
+
+/**
+ * What a call gave, as one comparable value: `'held:<ownerDied>'` (the Held is then unlocked),
+ * `'permit'` (the Permit is then released), `null`, `'returned'` (undefined), any other value as
+ * it is, or the code of what it threw.
+ */
+export function outcome(f: () => unknown): unknown {
+  let value: unknown
+  try {
+    value = f()
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code ?? String(error)
+  }
+  if (value === null) return null
+  if (value === undefined) return 'returned'
+  if (typeof value === 'object' && 'ownerDied' in value) {
+    const held = value as { ownerDied: boolean; unlock(): void }
+    thrownCode(() => held.unlock())
+    return `held:${held.ownerDied}`
+  }
+  if (typeof value === 'object' && 'release' in value) {
+    thrownCode(() => (value as { release(): void }).release())
+    return 'permit'
+  }
+  return value
 }
 
 /** Polls `check()` every 5 ms until it holds or `ms` have passed; whether it held. */

@@ -4,7 +4,6 @@
 // `buffer`); CI runs every spec on Node.js 22, 24 and 26 as well.
 
 import test from 'ava'
-import { spawnSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 
@@ -120,11 +119,7 @@ if (!nativeX64) {
   test.skip(`on Node.js 22 (skipped: its npm binary is for Linux x64 with glibc; this is ${here})`, () => {})
 } else if (existsSync(NODE22)) {
   test('the same on Node.js 22, where buffer covers all 64 GiB', (t) => {
-    const result = spawnSync(NODE22, ['-e', `const memmap = require(${JSON.stringify(root)});\n${SCRIPT}`], {
-      encoding: 'utf8',
-      timeout: 120_000,
-    })
-    const child = { status: result.status, signal: result.signal, stdout: result.stdout, stderr: result.stderr }
+    const child = runChild(SCRIPT, { node: NODE22 })
     check(t, child)
     t.true(String(lastJson<{ node: string }>(child).node).startsWith('v22.'))
   })

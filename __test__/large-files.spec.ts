@@ -2,22 +2,12 @@
 // 20): mapped in microseconds, every byte reachable, only touched pages resident.
 
 import test from 'ava'
-import { closeSync, openSync as fsOpen, readSync, writeSync, ftruncateSync } from 'node:fs'
-import { join } from 'node:path'
+import { closeSync, openSync as fsOpen, readSync } from 'node:fs'
 
 import { maxViewLength, openSync } from '../index.js'
-import { tempDir, testIf, windows } from './helpers.js'
+import { sparseFile, testIf, windows } from './helpers.js'
 
 const GiB = 2 ** 30
-
-function sparseFile(size: number, marks: Array<[number, string]>): string {
-  const path = join(tempDir(), 'sparse.bin')
-  const fd = fsOpen(path, 'w+')
-  ftruncateSync(fd, size)
-  for (const [position, text] of marks) writeSync(fd, text, position)
-  closeSync(fd)
-  return path
-}
 
 // Windows charges a copy-on-write view's whole size to the commit limit (RAM + page file) when
 // it is mapped, so mode 'r' there maps only files smaller than that (the README says so).

@@ -2,20 +2,10 @@
 // page in RAM until something touches one, so mincore's answer before and after is exact.
 
 import test from 'ava'
-import { closeSync, ftruncateSync, openSync as fsOpen, realpathSync } from 'node:fs'
-import { join } from 'node:path'
 
 import { anonymous, open, openSync, pageSize } from '../index.js'
-import { lastJson, QEMU_RESIDENCY, runChild, tempDir, testIf, underQemu } from './helpers.js'
+import { lastJson, QEMU_RESIDENCY, runChild, sparseFile, testIf, underQemu } from './helpers.js'
 import { regionsOf, sumKb, thpMode } from './smaps.js'
-
-function sparseFile(size: number): string {
-  const path = join(realpathSync(tempDir()), 'sparse.bin')
-  const fd = fsOpen(path, 'w+')
-  ftruncateSync(fd, size)
-  closeSync(fd)
-  return path
-}
 
 const realKernel = testIf(!underQemu, QEMU_RESIDENCY)
 

@@ -1,5 +1,4 @@
 import test, { type ExecutionContext } from 'ava'
-import { spawnSync } from 'node:child_process'
 import { statSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { Worker } from 'node:worker_threads'
@@ -344,8 +343,7 @@ const smallShm = linux && process.getuid?.() === 0
 testIf(smallShm, 'mounts a 1 MiB /dev/shm in a private mount namespace: needs root on Linux')(
   'createShared larger than /dev/shm can hold fails at once with ENOSPC and leaves no object',
   (t) => {
-    const source = `const memmap = require(${JSON.stringify(root)});
-      const fs = require('fs');
+    const source = `const fs = require('fs');
       const out = {};
       try { memmap.createShared('big', 8 * 2 ** 20); out.big = 'created' } catch (e) { out.big = [e.code, e.syscall, e.path] }
       out.left = fs.readdirSync('/dev/shm');
@@ -353,10 +351,7 @@ testIf(smallShm, 'mounts a 1 MiB /dev/shm in a private mount namespace: needs ro
       small.buffer.fill(1);
       out.small = memmap.openShared('small').buffer[256 * 1024 - 1];
       console.log(JSON.stringify(out));`
-    const result = spawnSync('unshare', ['-m', 'sh', '-c', 'mount -t tmpfs -o size=1m tmpfs /dev/shm && exec "$0" -e "$1"', process.execPath, source], {
-      encoding: 'utf8',
-      timeout: 60_000,
-    })
+    const result = runChild(source, { tmpfs: { at: '/dev/shm', size: '1m' }, timeout: 60_000 })
     t.is(result.status, 0, result.stderr)
     t.deepEqual(lastJson(result), { big: ['ENOSPC', 'posix_fallocate', 'big'], left: [], small: 1 })
   },

@@ -4,7 +4,7 @@
 // zero-copy Buffers are refused. Threads are real worker_threads Workers, processes real children.
 
 import test, { type ExecutionContext } from 'ava'
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import { once } from 'node:events'
 import { readFileSync } from 'node:fs'
 import { setImmediate as tick, setTimeout as sleep } from 'node:timers/promises'
@@ -13,98 +13,31 @@ import { Worker } from 'node:worker_threads'
 import {
   anonymous,
   createShared,
-  type Held,
   type Mutex,
   openShared,
   openSync,
   pageSize,
-  type Permit,
   type Semaphore,
   unlinkShared,
 } from '../index.js'
-import { lastJson, linux, root, runChild, sharedName, spawnChild, tempFile, testIf, windows } from './helpers.js'
+import {
+  lastJson,
+  linux,
+  outcome,
+  pollUntil,
+  printedBy,
+  root,
+  runChild,
+  settledWithin,
+  sharedName,
+  spawnChild,
+  tempFile,
+  testIf,
+  thrownCode as code,
+  windows,
+} from './helpers.js'
 
 const name = (t: ExecutionContext): string => sharedName(t, unlinkShared)
-
-/** The error code `f` throws, or `undefined` if it returns. */
-const code = (f: () => unknown): string | undefined => {
-  try {
-    f()
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code ?? String(error)
-  }
-  return undefined
-}
-
-/**
- * What a call gave, as one comparable value: `'held:<ownerDied>'` (the Held is then unlocked),
- * `'permit'` (released), `null`, `'returned'` (undefined), or the code of what it threw.
- */
-function outcome(f: () => unknown): string | null {
-  let value: unknown
-  try {
-    value = f()
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code ?? String(error)
-  }
-  if (value === null) return null
-  if (value === undefined) return 'returned'
-  if (typeof value === 'object' && 'ownerDied' in value) {
-    const held = value as Held
-    code(() => held.unlock())
-    return `held:${held.ownerDied}`
-  }
-  if (typeof value === 'object' && 'release' in value) {
-    code(() => (value as Permit).release())
-    return 'permit'
-  }
-  return String(value)
-}
-
-/** `promise`'s value, or `late` if it has not settled within `ms` (it is left running). */
-async function within<T, L>(promise: Promise<T>, ms: number, late: L): Promise<T | L> {
-  let timer: NodeJS.Timeout | undefined
-  const guard = new Promise<L>((resolve) => {
-    timer = setTimeout(() => resolve(late), ms)
-  })
-  try {
-    return await Promise.race([promise, guard])
-  } finally {
-    clearTimeout(timer)
-  }
-}
-
-/** Polls `check()` every few milliseconds until it holds or `ms` have passed; whether it held. */
-async function until(check: () => boolean, ms: number): Promise<boolean> {
-  const deadline = Date.now() + ms
-  while (!check()) {
-    if (Date.now() > deadline) return false
-    await sleep(5)
-  }
-  return true
-}
-
-/** Resolves once `child` has printed `text`; rejects if it ends first or after `ms`. */
-function printed(child: ChildProcess, text: string, ms = 10_000): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let seen = ''
-    const onData = (chunk: Buffer): void => {
-      seen += chunk.toString()
-      if (seen.includes(text)) done()
-    }
-    const onExit = (): void => done(new Error(`the child ended before printing ${JSON.stringify(text)} (printed ${JSON.stringify(seen)})`))
-    const timer = setTimeout(() => done(new Error(`the child did not print ${JSON.stringify(text)} within ${ms} ms`)), ms)
-    function done(error?: Error): void {
-      clearTimeout(timer)
-      child.stdout?.off('data', onData)
-      child.off('exit', onExit)
-      if (error) reject(error)
-      else resolve()
-    }
-    child.stdout?.on('data', onData)
-    child.once('exit', onExit)
-  })
-}
 
 /** Whether process `pid` exists (a zombie does too). */
 function exists(pid: number): boolean {
@@ -261,7 +194,7 @@ testIf(linux, 'zombies and /proc/<pid>/stat are Linux')(
       `globalThis.held = memmap.openShared(${JSON.stringify(shared)}).mutex(0).lock(); console.log('held'); setInterval(() => {}, 1000)`,
       { timeout: 20_000 },
     )
-    await printed(child.process, 'held')
+    await printedBy(child.process, 'held')
     const pid = child.process.pid!
     // From the kill to the lock everything is synchronous: the event loop does not run, so Node.js
     // does not reap the child and it stays a zombie.
@@ -312,12 +245,12 @@ for (const { what, call, kind } of BLOCKED) {
     // Asleep: with today's layout the waiters bit of the lock word, or the semaphore's count of
     // sleepers, says so (wait() shows nothing). Only a hint, so at most 1 s; then a little longer,
     // to be well inside the call.
-    if (kind === 'lock') await until(() => m.atomics.load(0) < 0, 1000)
-    if (kind === 'acquire') await until(() => m.atomics.load(12) !== 0, 1000)
+    if (kind === 'lock') await pollUntil(() => m.atomics.load(0) < 0, 1000)
+    if (kind === 'acquire') await pollUntil(() => m.atomics.load(12) !== 0, 1000)
     await sleep(100)
     const started = performance.now()
     const ending = worker.terminate()
-    const took = await within(ending.then(() => performance.now() - started), 3000, Infinity)
+    const took = await settledWithin(ending.then(() => performance.now() - started), 3000, Infinity)
     // Let go whatever happened, so that nothing is left blocked.
     held?.unlock()
     if (kind === 'acquire') m.semaphore(8).release(1)
@@ -325,7 +258,7 @@ for (const { what, call, kind } of BLOCKED) {
       m.atomics.store(16, 1)
       m.atomics.notify(16)
     }
-    await within(ending, 5000, undefined)
+    await settledWithin(ending, 5000, undefined)
     t.true(took < 500, took === Infinity ? 'terminate() had not ended the worker after 3 s' : `terminate() took ${Math.round(took)} ms`)
     if (kind === 'lock') t.is(outcome(() => mu.lock(1000)), 'held:false', 'the dying worker did not take the mutex')
     m.close()
@@ -358,7 +291,7 @@ test.serial("a terminated worker's pending lockAsync() and acquireAsync() take n
     )
     for (const worker of workers) worker.on('error', () => {})
     await Promise.all(workers.map((worker) => once(worker, 'message')))
-    const ended = await within(Promise.all(workers.map((worker) => worker.terminate())).then(() => true), 3000, false)
+    const ended = await settledWithin(Promise.all(workers.map((worker) => worker.terminate())).then(() => true), 3000, false)
     t.true(ended, `round ${round}: the 4 workers ended`)
     held.unlock()
     sem.release(3)
@@ -403,7 +336,7 @@ test.serial('a process that closes its mapping while holding the mutex and lives
     `const a = memmap.openShared(${JSON.stringify(shared)}); a.mutex(0).lock(); a.close(); console.log('closed'); setInterval(() => {}, 1000)`,
     { timeout: 20_000 },
   )
-  await printed(child.process, 'closed')
+  await printedBy(child.process, 'closed')
   const got = outcome(() => m.mutex(0).lock(2000))
   const alive = exists(child.process.pid!)
   child.process.kill('SIGKILL')
@@ -461,7 +394,7 @@ testIf(!windows, "Windows refuses to shrink a file that a Buffer's view still ma
     `globalThis.held = memmap.openSync(${JSON.stringify(path)}, { mode: 'r+' }).mutex(${at}).lock(); console.log('held'); setInterval(() => {}, 1000)`,
     { timeout: 20_000 },
   )
-  await printed(holder.process, 'held')
+  await printedBy(holder.process, 'held')
   const lock = settle(m.mutex(at).lockAsync(3000))
   const wait = settle(m.atomics.waitAsync(at + 8, 0, 3000))
   await sleep(100)
@@ -490,7 +423,7 @@ test.serial("this thread's token with another birth stamp: lock() and tryLock() 
 // 10. Rules 1, 2 and 7 where zero-copy Buffers are refused: the same program in a child, which
 // prints what it saw as JSON.
 
-/** `outcome()` above, for children. */
+/** `outcome()` (helpers.ts), for children. */
 const OUTCOME = `function outcome(f) {
   let v
   try { v = f() } catch (e) { return e.code || String(e) }
@@ -621,35 +554,24 @@ testIf(namespaces, whyNot)(
     const path = tempFile(Buffer.alloc(4096))
     const m = openSync(path, { mode: 'r+' })
     const mu = m.mutex(0)
-    const holder = spawn(
-      'unshare',
-      [
-        '--pid',
-        '--fork',
-        '--mount-proc',
-        process.execPath,
-        '-e',
-        `const memmap = require(${JSON.stringify(root)})
-         globalThis.held = memmap.openSync(${JSON.stringify(path)}, { mode: 'r+' }).mutex(0).lock()
-         console.log('held')
-         setTimeout(() => {}, 5000)`,
-      ],
-      { detached: true, stdio: ['ignore', 'pipe', 'pipe'] },
+    // Detached, so that killing its process group ends the holder with the unshare that forked it.
+    const { process: holder, exit } = spawnChild(
+      `globalThis.held = memmap.openSync(${JSON.stringify(path)}, { mode: 'r+' }).mutex(0).lock()
+       console.log('held')
+       setTimeout(() => {}, 5000)`,
+      { pidNamespace: true, detached: true },
     )
-    let stderr = ''
-    holder.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
-    const ended = once(holder, 'exit')
     t.teardown(() => {
       if (holder.exitCode === null && holder.signalCode === null) code(() => process.kill(-holder.pid!, 'SIGKILL'))
     })
-    await printed(holder, 'held')
+    await printedBy(holder, 'held')
     const before = outcome(() => mu.tryLock())
     const started = performance.now()
     const locked = outcome(() => mu.lock(2000))
     const took = performance.now() - started
     const after = outcome(() => mu.tryLock())
     process.kill(-holder.pid!, 'SIGKILL')
-    await ended
+    const { stderr } = await exit
     m.close()
     t.is(before, null, 'tryLock() while the holder lives')
     t.is(locked, 'ERR_MMAP_TIMEOUT', `lock(2000) (after ${Math.round(took)} ms; holder stderr: ${stderr})`)

@@ -18,6 +18,7 @@ import { anonymous, createShared, type Held, openShared, openSync, unlinkShared 
 import {
   type Exit,
   lastJson,
+  outcome,
   pollUntil,
   printedBy,
   root,
@@ -94,27 +95,6 @@ const child = (shared: string, body: string, timeout = 20_000) => spawnChild(pre
 function answer<T>(t: ExecutionContext, exit: Exit, label = 'child'): T {
   t.is(exit.status, 0, `${label} ended with ${exit.status} ${exit.signal}: ${exit.stderr}`)
   return lastJson<T>(exit)
-}
-
-/**
- * What a call gave, as one comparable value: `'held:<ownerDied>'` (the Held is then unlocked),
- * `null`, `'returned'` (undefined), a number or boolean as it is, or the code of what it threw.
- */
-function outcome(f: () => unknown): unknown {
-  let value: unknown
-  try {
-    value = f()
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code ?? String(error)
-  }
-  if (value === null) return null
-  if (value === undefined) return 'returned'
-  if (typeof value === 'object' && 'ownerDied' in value) {
-    const held = value as Held
-    code(() => held.unlock())
-    return `held:${held.ownerDied}`
-  }
-  return value
 }
 
 /** How `pending` settled: its value (a Held as `outcome()` says it), or the code it rejected with. */

@@ -5,11 +5,12 @@
 import test, { type ExecutionContext } from 'ava'
 import { spawnSync } from 'node:child_process'
 import { readFile } from 'node:fs/promises'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { join } from 'node:path'
 import { Worker } from 'node:worker_threads'
 
 import { anonymous, createShared, openSync, unlinkShared } from '../index.js'
-import { linux, root, runChild, sharedName, spawnChild, tempFile, testIf, windows } from './helpers.js'
+import { linux, root, runChild, sharedName, spawnChild, tempFile, testIf, thrownCode as code, turnsWhile, windows } from './helpers.js'
 
 const name = (t: ExecutionContext): string => sharedName(t, unlinkShared)
 
@@ -34,29 +35,6 @@ async function holderWorker(shared: string, byteOffset: number): Promise<Worker>
   )
   await new Promise((resolve) => worker.once('message', resolve))
   return worker
-}
-
-/** How many times the event loop turns (setImmediate, which no timer resolution limits) in `ms`. */
-async function loopTurns(ms: number): Promise<number> {
-  let turns = 0
-  let turning = true
-  const turn = (): void => {
-    turns++
-    if (turning) setImmediate(turn)
-  }
-  turn()
-  await new Promise((resolve) => setTimeout(resolve, ms))
-  turning = false
-  return turns
-}
-
-const code = (f: () => unknown): string | undefined => {
-  try {
-    f()
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code
-  }
-  return undefined
 }
 
 test('a mutex: lock, unlock, tryLock, locked, Symbol.dispose, and the errors', (t) => {
@@ -120,9 +98,9 @@ test('a held mutex: lock(timeoutMs) throws ERR_MMAP_TIMEOUT, lockAsync waits wit
   t.is(mu.tryLock(), null)
   // Turns of the event loop while lockAsync waits (setImmediate, which no timer resolution
   // limits): a blocked loop would count none.
-  const idle = await loopTurns(200)
+  const idle = await turnsWhile(sleep(200))
   const pending = mu.lockAsync()
-  const waiting = await loopTurns(200)
+  const waiting = await turnsWhile(sleep(200))
   // As many turns as with nothing pending, give or take the machine's noise (emulators turn the
   // loop slowly whatever happens).
   t.true(waiting >= idle / 4, `the event loop kept turning while lockAsync waited (${waiting} turns; ${idle} idle)`)

@@ -3,10 +3,9 @@
 // in a child, asserted by exit status and signal.
 
 import test from 'ava'
-import { spawnSync } from 'node:child_process'
 import { statSync } from 'node:fs'
 
-import { lastJson, linux, root, runChild, tempDir, tempFile, testIf, windows } from './helpers.js'
+import { lastJson, linux, runChild, tempDir, tempFile, testIf, windows } from './helpers.js'
 
 const posix = !windows
 
@@ -139,8 +138,7 @@ testIf(canMount, 'mounts a 256 KiB tmpfs in a private mount namespace: needs roo
   'a full file system is not truncation: only the page that could not be stored is replaced, and flush() reports ENOSPC',
   (t) => {
     const dir = tempDir()
-    const source = `const memmap = require(${JSON.stringify(root)});
-      const fs = require('fs');
+    const source = `const fs = require('fs');
       const { join } = require('path');
       const dir = ${JSON.stringify(dir)};
       const page = memmap.pageSize;
@@ -168,10 +166,7 @@ testIf(canMount, 'mounts a 256 KiB tmpfs in a private mount namespace: needs roo
       fs.closeSync(fd);
       m.close();
       console.log(JSON.stringify(out));`
-    const child = spawnSync('unshare', ['-m', 'sh', '-c', 'mount -t tmpfs -o size=256k tmpfs "$2" && exec "$0" -e "$1"', process.execPath, source, dir], {
-      encoding: 'utf8',
-      timeout: 60_000,
-    })
+    const child = runChild(source, { tmpfs: { at: dir, size: '256k' }, timeout: 60_000 })
     t.is(child.signal, null, child.stderr)
     t.is(child.status, 0, child.stderr)
     const out = lastJson<Record<string, unknown>>(child)

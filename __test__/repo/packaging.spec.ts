@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process'
 import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 
-import { emulator, linuxLibc, nativeTarget, root, tempDir, testIf } from '../helpers.js'
+import { emulator, linuxLibc, nativeTarget, packedFiles, root, tempDir, testIf } from '../helpers.js'
 
 /** The targets the release promises (issue 3), in napi.targets' order. */
 const TARGETS = [
@@ -326,14 +326,7 @@ testIf(emulator !== 'wine', 'wine cannot link the C: temp directory to node_modu
 // ---- the root tarball -----------------------------------------------------------------------
 
 test('the root tarball holds the facade, loader, types and docs, and nothing to compile', (t) => {
-  const pack = spawnSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], {
-    cwd: root,
-    encoding: 'utf8',
-    shell: process.platform === 'win32',
-  })
-  t.is(pack.status, 0, pack.stderr)
-  const [{ files }] = JSON.parse(pack.stdout) as [{ files: { path: string }[] }]
-  const paths = files.map((file) => file.path).toSorted()
+  const paths = packedFiles().toSorted()
   t.deepEqual(paths, [
     'CHANGELOG.md',
     'LICENSE',

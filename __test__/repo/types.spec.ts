@@ -14,7 +14,7 @@ import { copyFileSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeF
 import { dirname, join } from 'node:path'
 import * as ts from 'typescript'
 
-import { emulator, nativeTarget, root, tempDir, testIf } from '../helpers.js'
+import { emulator, nativeTarget, packedFiles, root, tempDir, testIf } from '../helpers.js'
 
 // Declarations are the same on every platform; under wine or qemu tsc only takes minutes longer.
 const native = testIf(emulator === null, 'the types do not depend on the platform, and tsc is slow under an emulator')
@@ -30,15 +30,8 @@ let made: string | undefined
 function consumer(): string {
   if (made !== undefined) return made
   const dir = tempDir()
-  const pack = spawnSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], {
-    cwd: root,
-    encoding: 'utf8',
-    shell: process.platform === 'win32',
-  })
-  if (pack.status !== 0) throw new Error(`npm pack failed: ${pack.stderr}`)
-  const [{ files }] = JSON.parse(pack.stdout) as [{ files: { path: string }[] }]
   const installed = join(dir, 'node_modules', 'memmap')
-  for (const { path } of files) {
+  for (const path of packedFiles()) {
     mkdirSync(dirname(join(installed, path)), { recursive: true })
     copyFileSync(join(root, path), join(installed, path))
   }
