@@ -3,7 +3,8 @@
 use memmap2::MmapOptions;
 
 use crate::error::{Error, Result};
-use crate::map::{Backing, Kind, Map, Mode};
+use crate::map::{Backing, Map};
+use crate::options::{Kind, Mode};
 
 /// Options of [`Map::anonymous`], as in the public API.
 #[derive(Clone, Debug, Default)]

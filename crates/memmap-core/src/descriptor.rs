@@ -17,7 +17,7 @@ use std::fs::File;
 use std::io;
 
 use crate::error::{Error, Result};
-use crate::map::Mode;
+use crate::options::Mode;
 
 const NOT_OPEN: &str = "the descriptor is not an open file (it was closed, or never opened)";
 

@@ -18,98 +18,9 @@ use memmap2::{MmapMut, MmapOptions};
 use crate::budget::Reservation;
 use crate::error::{Error, Result};
 use crate::io::{self, Io, Reader, LARGE};
-use crate::retire::{release, release_section, Exposed, Gaps};
+use crate::options::{Kind, Mode, OpenOptions};
+use crate::retire::{release, Exposed, Gaps};
 use crate::sigbus::Registration;
-
-/// How a file is opened and what a write to its pages does (the `fs` flags a Node.js user knows).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Mode {
-    /// `'r'`: the file opened read-only, private copy-on-write pages.
-    #[default]
-    Read,
-    /// `'r+'`: the file opened read-write, shared pages.
-    ReadWrite,
-    /// `'w+'`: the file created or truncated, set to `size` bytes, shared pages.
-    Create,
-    /// `'c'`: the file opened read-only, private copy-on-write pages that `write()`, the
-    /// atomics and the locks may change too (numpy's mode `'c'`). Nothing reaches the file.
-    Private,
-}
-
-impl Mode {
-    /// Parses the JavaScript spelling.
-    pub fn parse(text: &str) -> Option<Mode> {
-        match text {
-            "r" => Some(Mode::Read),
-            "r+" => Some(Mode::ReadWrite),
-            "w+" => Some(Mode::Create),
-            "c" => Some(Mode::Private),
-            _ => None,
-        }
-    }
-
-    /// The JavaScript spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Mode::Read => "r",
-            Mode::ReadWrite => "r+",
-            Mode::Create => "w+",
-            Mode::Private => "c",
-        }
-    }
-
-    /// Whether writes through the mapping reach the file (or the shared object).
-    pub fn is_shared(self) -> bool {
-        matches!(self, Mode::ReadWrite | Mode::Create)
-    }
-
-    /// Whether explicit writes (`write()`, the atomics, the locks) may change the pages: every
-    /// mode but `'r'`, where one would be a bug (a stray Buffer write there is merely private).
-    pub fn is_writable(self) -> bool {
-        self != Mode::Read
-    }
-}
-
-/// What a mapping maps.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kind {
-    /// A file's pages.
-    File,
-    /// Zero-filled memory owned by this process.
-    Anonymous,
-    /// Named shared memory.
-    Shared,
-}
-
-impl Kind {
-    /// The JavaScript spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::File => "file",
-            Kind::Anonymous => "anonymous",
-            Kind::Shared => "shared",
-        }
-    }
-}
-
-/// Options of [`Map::open`], as `OpenOptions` in the public API.
-#[derive(Clone, Debug, Default)]
-pub struct OpenOptions {
-    /// How the file is opened.
-    pub mode: Mode,
-    /// Byte offset into the file; any value, no alignment asked.
-    pub offset: u64,
-    /// Bytes to map; `None` maps to the end of the file.
-    pub length: Option<u64>,
-    /// `'w+'`: the new file's length (required). `'r+'`: grow the file to at least this first.
-    pub size: Option<u64>,
-    /// Fault every page in at map time.
-    pub populate: bool,
-    /// Ask for transparent huge pages where the OS offers them; a hint.
-    pub huge_pages: bool,
-    /// Lock the pages in RAM after mapping.
-    pub lock: bool,
-}
 
 /// One live mapping. Dropping it unmaps the pages and closes the file.
 ///
@@ -126,7 +37,7 @@ pub struct Map {
     pub(crate) region: Option<MmapMut>,
     /// Named shared memory on Windows: a view of a named section, which memmap2 cannot make;
     /// `region` is then `None`. Always `None` elsewhere (the type is empty there).
-    pub(crate) section: Option<crate::shm::Section>,
+    pub(crate) section: Option<crate::os::Section>,
     pub(crate) kind: Kind,
     pub(crate) mode: Mode,
     pub(crate) path: Option<String>,
@@ -156,11 +67,10 @@ impl Drop for Map {
         // thread touching a lost page meanwhile is still mended.
         let mut gaps = std::mem::take(&mut self.gaps);
         if let Some(region) = self.region.take() {
-            gaps.extend(release(region, exposed.clone()));
+            gaps.extend(release(region, exposed));
         }
-        if let Some(section) = self.section.take() {
-            release_section(section, exposed);
-        }
+        // A Windows section view is unmapped at once, exposed or not (`retire.rs`).
+        self.section = None;
         self.sigbus = None;
         drop(gaps);
     }

@@ -26,7 +26,8 @@ use memmap2::{MmapMut, MmapOptions};
 
 use crate::budget::Reservation;
 use crate::error::{Error, Result};
-use crate::map::{eisdir, Backing, Kind, Map, Mode};
+use crate::map::{eisdir, Backing, Map};
+use crate::options::{Kind, Mode};
 use crate::retire::Gaps;
 use crate::sigbus::Registration;
 

@@ -200,12 +200,6 @@ pub(crate) fn release(region: MmapMut, exposed: Option<Exposed>) -> Gaps {
     }
 }
 
-/// Gives up a Windows section view: unmapped as `section` goes out of scope here. (POSIX has no
-/// sections; the type is empty there.)
-pub(crate) fn release_section(section: crate::shm::Section, _exposed: Option<Exposed>) {
-    let _unmapped_here = section;
-}
-
 /// Replaces the pages of `region` that `covered` lists with zero pages, in place; returns them
 /// as a tombstone and the rest as gaps. If a replacement fails (out of map regions or memory),
 /// the whole region is kept mapped as it is, the pieces already replaced included.

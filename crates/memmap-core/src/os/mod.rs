@@ -5,6 +5,9 @@
 //! [`touch_pages`] reads (and may write back) one byte per page of a range its caller
 //! guarantees is whole pages of a live mapping; the platform modules say the same of theirs.
 
+mod advice;
+pub use advice::Advice;
+
 // The same names from each platform family's module, listed rather than globbed.
 #[cfg(unix)]
 mod unix;
@@ -20,6 +23,9 @@ pub use sys::{
 };
 #[cfg(windows)]
 use windows as sys;
+
+/// A view of a Windows named section (an empty type elsewhere).
+pub(crate) use sys::Section;
 
 use std::io;
 

@@ -15,7 +15,7 @@
 
 use std::io;
 
-use crate::control::Advice;
+use super::Advice;
 
 /// The size of a memory page in bytes.
 pub fn page_size() -> usize {
@@ -318,4 +318,16 @@ pub fn file_identity(file: &std::fs::File) -> Option<String> {
     use std::os::unix::fs::MetadataExt;
     let meta = file.metadata().ok()?;
     Some(format!("{}:{}", meta.dev(), meta.ino()))
+}
+
+/// A view of a Windows named section, which memmap2 cannot make; POSIX has none (named shared
+/// memory is a descriptor that memmap2 maps), so this has no values.
+#[derive(Debug)]
+pub enum Section {}
+
+impl Section {
+    /// Never called: there is no `Section` on POSIX.
+    pub fn as_ptr(&self) -> std::ptr::NonNull<u8> {
+        match *self {}
+    }
 }

@@ -9,9 +9,14 @@
 
 use std::io;
 
-use windows_sys::Win32::Foundation::{ERROR_NOT_LOCKED, ERROR_WORKING_SET_QUOTA};
+use std::ptr::NonNull;
+
+use windows_sys::Win32::Foundation::{
+    CloseHandle, ERROR_NOT_LOCKED, ERROR_WORKING_SET_QUOTA, HANDLE,
+};
 use windows_sys::Win32::System::Memory::{
-    PrefetchVirtualMemory, VirtualLock, VirtualUnlock, WIN32_MEMORY_RANGE_ENTRY,
+    PrefetchVirtualMemory, UnmapViewOfFile, VirtualLock, VirtualUnlock, MEMORY_MAPPED_VIEW_ADDRESS,
+    WIN32_MEMORY_RANGE_ENTRY,
 };
 use windows_sys::Win32::System::ProcessStatus::{
     K32QueryWorkingSetEx, PSAPI_WORKING_SET_EX_INFORMATION,
@@ -21,7 +26,7 @@ use windows_sys::Win32::System::Threading::{
     GetCurrentProcess, GetProcessWorkingSetSize, SetProcessWorkingSetSize,
 };
 
-use crate::control::Advice;
+use super::Advice;
 
 // From <winerror.h>; the subset a mapping can meet, translated as libuv's v1.x branch translates
 // them (`uv_translate_sys_error`, src/win/error.c), except the last three, which libuv calls
@@ -313,4 +318,45 @@ pub fn file_identity(file: &std::fs::File) -> Option<String> {
             (u64::from(info.nFileIndexHigh) << 32) | u64::from(info.nFileIndexLow)
         )
     })
+}
+
+/// A view of a named section, and the handle that keeps the name alive.
+#[derive(Debug)]
+pub struct Section {
+    handle: HANDLE,
+    view: NonNull<u8>,
+}
+
+// SAFETY: a section handle and a view address may be used and released from any thread; the
+// bytes behind the view are reached through raw pointers only (see `Map`).
+unsafe impl Send for Section {}
+// SAFETY: as above; `&Section` only hands out the view's address.
+unsafe impl Sync for Section {}
+
+impl Section {
+    /// Takes ownership of a section `handle` and a `view` mapped from it.
+    ///
+    /// # Safety
+    /// `handle` must be a live section handle and `view` the base of a live view of it, neither
+    /// owned by anything else: the Section unmaps and closes them once, when dropped.
+    pub(crate) unsafe fn adopt(handle: HANDLE, view: NonNull<u8>) -> Section {
+        Section { handle, view }
+    }
+
+    /// The first byte of the view.
+    pub fn as_ptr(&self) -> NonNull<u8> {
+        self.view
+    }
+}
+
+impl Drop for Section {
+    fn drop(&mut self) {
+        // SAFETY: the view and the handle are owned by this Section and released once, here.
+        unsafe {
+            UnmapViewOfFile(MEMORY_MAPPED_VIEW_ADDRESS {
+                Value: self.view.as_ptr().cast(),
+            });
+            CloseHandle(self.handle);
+        }
+    }
 }

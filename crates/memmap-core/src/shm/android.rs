@@ -8,17 +8,6 @@
 use crate::error::{Error, Result};
 use crate::map::Map;
 
-/// Windows keeps named shared memory outside memmap2; Android has none, so this has no values.
-#[derive(Debug)]
-pub enum Section {}
-
-impl Section {
-    /// Never called: there is no `Section` on Android.
-    pub fn as_ptr(&self) -> std::ptr::NonNull<u8> {
-        match *self {}
-    }
-}
-
 fn unsupported() -> Error {
     Error::Unsupported(
         "Android has no named shared memory (its C library has no shm_open). To share memory \

@@ -25,9 +25,6 @@ mod windows;
 #[cfg(windows)]
 use windows as sys;
 
-/// A view of a Windows named section (an empty type elsewhere).
-pub(crate) use sys::Section;
-
 /// The longest name: 30 characters, so that `"/" + name` fits macOS's 31-byte limit.
 pub const MAX_NAME_LEN: usize = 30;
 

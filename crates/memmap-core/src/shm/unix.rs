@@ -19,18 +19,8 @@ use rustix::io::Errno;
 use rustix::shm;
 
 use crate::error::{Error, Result};
-use crate::map::{Backing, Kind, Map, Mode};
-
-/// Windows keeps named shared memory outside memmap2; POSIX never does, so this has no values.
-#[derive(Debug)]
-pub enum Section {}
-
-impl Section {
-    /// Never called: there is no `Section` on POSIX.
-    pub fn as_ptr(&self) -> std::ptr::NonNull<u8> {
-        match *self {}
-    }
-}
+use crate::map::{Backing, Map};
+use crate::options::{Kind, Mode};
 
 /// The object's name as `shm_open` takes it: `/name` (the name was checked by `check_name`).
 fn object_name(name: &str) -> Result<CString> {

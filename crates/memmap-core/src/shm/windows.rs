@@ -10,8 +10,8 @@
 //! documentation of each function used, and built by the CI workflow.
 //!
 //! # Safety
-//! Every handle and view is owned by a [`Section`] (or closed on the error path right where it
-//! was made) and released once, in `Drop`. Out-pointers passed to Win32 are live locals of the
+//! Every handle and view is owned by a [`Section`] (`os/windows.rs`; or closed on the error path
+//! right where it was made) and released once, in its `Drop`. Out-pointers passed to Win32 are live locals of the
 //! right type; strings passed are NUL-terminated UTF-16 buffers that outlive the call.
 
 use std::ffi::c_void;
@@ -29,50 +29,19 @@ use windows_sys::Win32::Security::{
     TOKEN_USER,
 };
 use windows_sys::Win32::System::Memory::{
-    CreateFileMappingW, MapViewOfFile, OpenFileMappingW, UnmapViewOfFile, VirtualQuery,
-    FILE_MAP_COPY, FILE_MAP_READ, FILE_MAP_WRITE, MEMORY_BASIC_INFORMATION,
-    MEMORY_MAPPED_VIEW_ADDRESS, PAGE_READWRITE,
+    CreateFileMappingW, MapViewOfFile, OpenFileMappingW, VirtualQuery, FILE_MAP_COPY,
+    FILE_MAP_READ, FILE_MAP_WRITE, MEMORY_BASIC_INFORMATION, PAGE_READWRITE,
 };
 use windows_sys::Win32::System::Threading::{GetCurrentProcess, OpenProcessToken};
 
 use crate::budget::Reservation;
 use crate::error::{Error, Result};
-use crate::map::{Backing, Kind, Map, Mode};
+use crate::map::{Backing, Map};
+use crate::options::{Kind, Mode};
+use crate::os::Section;
 
 /// The error `CreateFileMappingW` leaves when the name was taken, as `io::Error` reports it.
 const ALREADY_EXISTS: i32 = ERROR_ALREADY_EXISTS as i32;
-
-/// A view of a named section, and the handle that keeps the name alive.
-#[derive(Debug)]
-pub struct Section {
-    handle: HANDLE,
-    view: NonNull<u8>,
-}
-
-// SAFETY: a section handle and a view address may be used and released from any thread; the
-// bytes behind the view are reached through raw pointers only (see `Map`).
-unsafe impl Send for Section {}
-// SAFETY: as above; `&Section` only hands out the view's address.
-unsafe impl Sync for Section {}
-
-impl Section {
-    /// The first byte of the view.
-    pub fn as_ptr(&self) -> NonNull<u8> {
-        self.view
-    }
-}
-
-impl Drop for Section {
-    fn drop(&mut self) {
-        // SAFETY: the view and the handle are owned by this Section and released once, here.
-        unsafe {
-            UnmapViewOfFile(MEMORY_MAPPED_VIEW_ADDRESS {
-                Value: self.view.as_ptr().cast(),
-            });
-            CloseHandle(self.handle);
-        }
-    }
-}
 
 fn wide(text: &str) -> Vec<u16> {
     text.encode_utf16().chain(Some(0)).collect()
@@ -172,7 +141,9 @@ fn view(handle: HANDLE, access: u32, bytes: usize, path: Option<&str>) -> Result
     // SAFETY: `handle` is a live section handle.
     let base = unsafe { MapViewOfFile(handle, access, 0, 0, bytes) };
     match NonNull::new(base.Value.cast::<u8>()) {
-        Some(view) => Ok(Section { handle, view }),
+        // SAFETY: `handle` is live and `view` was just mapped from it; both go to the Section,
+        // which releases them once.
+        Some(view) => Ok(unsafe { Section::adopt(handle, view) }),
         None => {
             let error = Error::last_os("MapViewOfFile", path);
             // SAFETY: the handle is still owned here and closed once.
@@ -188,7 +159,7 @@ fn view_size(section: &Section) -> usize {
     // SAFETY: `info` is a valid out-pointer of the size passed; the address is a live view.
     let written = unsafe {
         VirtualQuery(
-            section.view.as_ptr().cast_const().cast(),
+            section.as_ptr().as_ptr().cast_const().cast(),
             &mut info,
             std::mem::size_of::<MEMORY_BASIC_INFORMATION>(),
         )
@@ -208,6 +179,7 @@ fn shared_map(section: Section, mode: Mode, name: &str, len: usize) -> Result<Ma
         region: None,
         section: Some(section),
         exposed: std::sync::OnceLock::new(),
+        gaps: Default::default(),
         io: crate::io::Io::default(),
         kind: Kind::Shared,
         mode,
