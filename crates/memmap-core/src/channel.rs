@@ -7,7 +7,8 @@
 
 use std::time::{Duration, Instant};
 
-use crate::sync::{me, Waiter};
+use crate::identity::me;
+use crate::waiter::Waiter;
 use crate::{Error, Handle, Map, Result, WaitResult};
 
 // Byte offsets inside the channel (docs/channels.md, "Layout").

@@ -30,8 +30,8 @@ use crate::agent::{Agent, Ticket, Undo};
 use crate::budget::{Reservation, THREAD_REGIONS};
 use crate::error::{Error, Result};
 use crate::map::Map;
-use crate::sync::{Waiter, STOP_SLICE};
 use crate::wait::{sleep, Sleepers, Slept, WaitResult};
+use crate::waiter::{deadline_of, remaining, Waiter, STOP_SLICE};
 
 /// Shared ownership of one mapping. Clones share it; the pages are unmapped when the last clone
 /// is dropped or, earlier, by [`Handle::close`].
@@ -292,10 +292,10 @@ impl Handle {
         expected: i32,
         timeout: Option<Duration>,
     ) -> Result<WaitResult> {
-        let deadline = crate::sync::deadline_of(timeout);
+        let deadline = deadline_of(timeout);
         let mut first = true;
         loop {
-            let Some(left) = crate::sync::remaining(deadline) else {
+            let Some(left) = remaining(deadline) else {
                 return Ok(WaitResult::TimedOut);
             };
             let slice = left.map_or(STOP_SLICE, |left| left.min(STOP_SLICE));
@@ -334,7 +334,7 @@ impl Handle {
     pub fn acquire_on_thread<T: Send + 'static>(
         &self,
         agent: &Agent,
-        who: crate::Identity,
+        who: crate::identity::Identity,
         work: impl FnOnce(&Handle, &Waiter<'_>) -> Result<T> + Send + 'static,
         undo: impl FnOnce(&Handle) + Send + 'static,
         done: impl FnOnce(Arc<Ticket<T>>) + Send + 'static,
@@ -362,10 +362,10 @@ impl Handle {
     pub fn mutex_lock_on_thread(
         &self,
         offset: usize,
-        who: crate::Identity,
+        who: crate::identity::Identity,
         timeout: Option<Duration>,
         agent: &Agent,
-        done: impl FnOnce(Arc<Ticket<crate::Locked>>) + Send + 'static,
+        done: impl FnOnce(Arc<Ticket<crate::waiter::Locked>>) + Send + 'static,
     ) -> Result<()> {
         self.acquire_on_thread(
             agent,
@@ -387,7 +387,7 @@ impl Handle {
     ) -> Result<()> {
         self.acquire_on_thread(
             agent,
-            crate::sync::me(),
+            crate::identity::me(),
             move |handle, waiter| handle.semaphore_acquire_as(waiter, offset, timeout),
             move |handle| drop(handle.semaphore_release(offset, 1)),
             done,
@@ -484,6 +484,33 @@ fn forged() -> Error {
          unchanged"
             .into(),
     )
+}
+
+impl Handle {
+    /// Sleeps on the word at `offset` while it holds `expected`, at most `limit` (`None`: no
+    /// limit), in sleeps of at most [`STOP_SLICE`] between which `waiter` is asked to stop.
+    /// Whether the sleep ran out its whole limit (`true`) or ended early (a wake, a change).
+    pub(crate) fn sleep_as(
+        &self,
+        waiter: &Waiter<'_>,
+        offset: usize,
+        expected: u32,
+        limit: Option<Duration>,
+    ) -> Result<bool> {
+        let deadline = deadline_of(limit);
+        loop {
+            let Some(left) = remaining(deadline) else {
+                return Ok(true);
+            };
+            let slice = left.map_or(STOP_SLICE, |left| left.min(STOP_SLICE));
+            match self.wait(offset, expected as i32, Some(slice))? {
+                // Asked between sleeps only: the probe is a Node-API call, and a wait that ends
+                // at once (the common hand-off) should not pay for it.
+                WaitResult::TimedOut => waiter.check()?,
+                WaitResult::Ok | WaitResult::NotEqual => return Ok(false),
+            }
+        }
+    }
 }
 
 #[cfg(test)]

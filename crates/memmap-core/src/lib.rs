@@ -25,6 +25,7 @@ mod control;
 mod descriptor;
 mod error;
 mod handle;
+mod identity;
 mod io;
 mod map;
 mod options;
@@ -37,6 +38,7 @@ mod shm;
 mod sigbus;
 mod sync;
 mod wait;
+mod waiter;
 
 pub mod channel;
 
@@ -55,14 +57,13 @@ pub use retire::Exposed;
 pub use search::Direction;
 
 pub use atomics::Rmw;
+pub use identity::{me as thread_identity, verdict, Identity, Verdict, ABANDONED};
 pub use shm::{
     check_name as check_shared_name, sweep_shared, unique_name as unique_shared_name, unlink_shared,
 };
 pub use sync::barrier::{Arrival, SIZE as BARRIER_SIZE};
 pub use sync::condition::{Claim as ConditionClaim, SIZE as CONDITION_SIZE};
 pub use sync::rwlock::{SIZE as RWLOCK_SIZE, SLOTS as RWLOCK_SLOTS};
-pub use sync::{
-    me as thread_identity, verdict, Identity, Locked, Verdict, Waiter, ABANDONED, STOP_SLICE,
-    WAITERS,
-};
+pub use sync::WAITERS;
 pub use wait::WaitResult;
+pub use waiter::{Locked, Waiter, STOP_SLICE};

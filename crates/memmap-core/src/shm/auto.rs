@@ -32,9 +32,9 @@ use crate::error::{Error, Result};
 #[cfg(any(target_os = "linux", test))]
 use super::MAX_NAME_LEN;
 #[cfg(any(target_os = "linux", test))]
-use crate::sync::Identity;
+use crate::identity::Identity;
 #[cfg(target_os = "linux")]
-use crate::sync::{verdict, Verdict};
+use crate::identity::{verdict, Verdict};
 
 /// 64 bits no other call, thread or process gets: SipHash under keys the standard library draws
 /// from the OS's random source (per thread, then stepped for each `RandomState`), over a counter
@@ -108,14 +108,14 @@ fn parse(name: &str) -> Option<Identity> {
     // A token names a thread id (low 22 bits, never 0) below the waiters' bit, and is never the
     // abandoned lock's; a stamp is never 0. Anything else was not made by `name_of`.
     let tid = token & ((1 << 22) - 1);
-    (tid != 0 && token < crate::sync::ABANDONED).then_some(Identity { token, stamp })
+    (tid != 0 && token < crate::identity::ABANDONED).then_some(Identity { token, stamp })
 }
 
 /// A new name for `createShared(length)` (see the module documentation): this process's identity
 /// and random digits on Linux; the process id and 64 random bits elsewhere.
 pub fn unique_name() -> String {
     #[cfg(target_os = "linux")]
-    if let Some(me) = crate::sync::process_identity() {
+    if let Some(me) = crate::identity::process_identity() {
         return name_of(me, [random_u64(), random_u64()]);
     }
     format!("mm{}-{:016x}", base36(std::process::id()), random_u64())
@@ -129,7 +129,7 @@ const SHM_DIR: &str = "/dev/shm";
 /// A name someone else removed meanwhile, or that this user may not remove, is left out.
 #[cfg(target_os = "linux")]
 pub fn sweep() -> Result<Vec<String>> {
-    let Some(me) = crate::sync::process_identity() else {
+    let Some(me) = crate::identity::process_identity() else {
         // Without an identity nothing can be judged (and no name here was made with one).
         return Ok(Vec::new());
     };
@@ -174,8 +174,8 @@ pub fn sweep() -> crate::error::Result<Vec<String>> {
 #[cfg(test)]
 mod tests {
     use super::{base36, name_of, parse, parse_base36, unique_name};
+    use crate::identity::Identity;
     use crate::shm::check_name;
-    use crate::sync::Identity;
 
     #[test]
     fn base36_round_trips() {
@@ -239,7 +239,7 @@ mod tests {
         assert_ne!(name, unique_name());
         #[cfg(target_os = "linux")]
         {
-            let me = crate::sync::process_identity().expect("Linux with /proc");
+            let me = crate::identity::process_identity().expect("Linux with /proc");
             assert_eq!(parse(&name), Some(me));
             assert_eq!(me.token & ((1 << 22) - 1), std::process::id());
         }
@@ -301,7 +301,7 @@ mod tests {
             ),
             name_of(
                 Identity {
-                    token: crate::sync::ABANDONED,
+                    token: crate::identity::ABANDONED,
                     stamp: 678,
                 },
                 [0, 0],
