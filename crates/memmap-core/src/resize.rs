@@ -26,7 +26,8 @@ use memmap2::{MmapMut, MmapOptions};
 
 use crate::budget::Reservation;
 use crate::error::{Error, Result};
-use crate::map::{eisdir, Backing, Map};
+use crate::map::{Backing, Map};
+use crate::open::eisdir;
 use crate::options::{Kind, Mode};
 use crate::retire::Gaps;
 use crate::sigbus::Registration;
