@@ -125,24 +125,28 @@ testIf(linux, 'counts map regions in Linux /proc/self/maps')('70,000 synchronous
   t.true(out.after - out.start < 500, `after GC ${out.after} from ${out.start}`)
 })
 
-// close() retires only what Buffers covered (retire.rs): the pages under a Buffer stay mapped
-// as zero pages for whatever still reaches them, and the rest of the range is unmapped at once.
-// The address range is found by the file's name in /proc/self/maps.
+// close() retires only what Buffers covered (retire.rs) when what they did not cover is large
+// (64 MiB or more): the pages under a Buffer stay mapped as zero pages for whatever still reaches
+// them, and the rest of the range is unmapped at once. A small region is retired whole, in one
+// call. The address range is found by the file's name in /proc/self/maps.
 testIf(linux, 'reads Linux /proc/self/maps')(
-  'close() retires only the pages Buffers covered, kept readable and writable; the rest is unmapped at once',
+  'close() of a large mapping retires only the pages Buffers covered, kept readable and writable; the rest is unmapped at once',
   (t) => {
     const path = tempFile(Buffer.alloc(64 * 4096, 7))
     const child = runChild(`
       const fs = require('fs');
       const ps = memmap.pageSize;
+      // 64 pages of the byte 7, then a hole: 128 MiB more, which takes no disk.
+      const size = 64 * ps + 128 * 1024 * 1024;
+      fs.truncateSync(${JSON.stringify(path)}, size);
       const ranges = () => fs.readFileSync('/proc/self/maps', 'utf8').trim().split('\\n').map((line) => {
         const [from, to] = line.split(' ')[0].split('-').map((x) => parseInt(x, 16));
         return { from, to, line };
       });
       // The bytes of [from, to) that are mapped now, whatever maps them.
       const mappedIn = (from, to) => ranges().reduce((sum, r) => sum + Math.max(0, Math.min(to, r.to) - Math.max(from, r.from)), 0);
-      const run = (offsets) => {
-        const m = memmap.openSync(${JSON.stringify(path)}, { mode: 'r+', length: 64 * ps });
+      const run = (length, offsets) => {
+        const m = memmap.openSync(${JSON.stringify(path)}, { mode: 'r+', length });
         const own = ranges().filter((r) => r.line.endsWith(${JSON.stringify(path)}));
         const [from, to] = [Math.min(...own.map((r) => r.from)), Math.max(...own.map((r) => r.to))];
         const before = memmap.usage().retiredBytes;
@@ -159,21 +163,29 @@ testIf(linux, 'reads Linux /proc/self/maps')(
         });
         return { length: to - from, seen: [...new Set(seen)], retired, mapped, late: [...new Set(late)] };
       };
-      const few = run([[3 * ps + 10, 3 * ps + 20], [10 * ps - 5, 10 * ps + 5]]);
-      const many = run(Array.from({ length: 20 }, (_, i) => [(20 + 2 * i) * ps, (20 + 2 * i) * ps + 1]));
-      console.log(JSON.stringify({ ps, few, many }));
+      const few = [[3 * ps + 10, 3 * ps + 20], [10 * ps - 5, 10 * ps + 5]];
+      const many = Array.from({ length: 20 }, (_, i) => [(20 + 2 * i) * ps, (20 + 2 * i) * ps + 1]);
+      console.log(JSON.stringify({ ps, size, few: run(size, few), many: run(size, many), small: run(64 * ps, few) }));
     `)
     t.is(child.signal, null, child.stderr)
     t.is(child.status, 0, child.stderr)
-    const { ps, few, many } = lastJson<{ ps: number; few: Record<string, unknown>; many: Record<string, number | number[]> }>(child)
-    // Page 3 and pages 9-10 were covered: three pages retired, the other 61 unmapped.
+    const { ps, size, few, many, small } = lastJson<{
+      ps: number
+      size: number
+      few: Record<string, unknown>
+      many: Record<string, number | number[]>
+      small: Record<string, unknown>
+    }>(child)
     const late = hasTransfer ? [9] : []
-    t.deepEqual(few, { length: 64 * ps, seen: [7], retired: 3 * ps, mapped: 3 * ps, late })
+    // Page 3 and pages 9-10 were covered: three pages retired, the rest unmapped.
+    t.deepEqual(few, { length: size, seen: [7], retired: 3 * ps, mapped: 3 * ps, late })
     // 20 ranges, more than the 16 recorded: neighbours are joined, so a few pages more are
     // retired, never fewer than were covered, never the whole range.
     t.deepEqual(many.seen, [7])
     t.deepEqual(many.late, late)
     t.true((many.retired as number) >= 20 * ps && (many.retired as number) < 40 * ps, `${many.retired} bytes retired`)
     t.is(many.mapped, many.retired)
+    // 64 pages: what no Buffer covered is small, so the whole range is retired in one call.
+    t.deepEqual(small, { length: 64 * ps, seen: [7], retired: 64 * ps, mapped: 64 * ps, late })
   },
 )
