@@ -1,6 +1,11 @@
 //! The reader-writer lock: 256 bytes, 8-aligned, all zero when free. Readers have identities, so
 //! that a reader that dies holding its share is found and its share recovered.
 //!
+//! One file of about 600 lines, on purpose: the words below, the reader slots, the writer's drain
+//! and the recovery of dead readers are one state machine whose rules (a writer never enters while
+//! a slot is taken; a share is recovered only from an ended thread) are read and checked together.
+//! Split, each half would state the other's invariants again.
+//!
 //! # The words
 //! | bytes | what |
 //! |---|---|
