@@ -171,7 +171,7 @@ impl Handle {
         let mut table = table();
         Ok(*memory.shared.get_or_init(|| {
             let id = NEXT_ID.fetch_add(1, SeqCst);
-            let token = crate::shm::auto::random_u64();
+            let token = crate::shared::auto::random_u64();
             table.insert(id, (token, Arc::downgrade(memory)));
             Shared { id, token }
         }))

@@ -37,7 +37,7 @@ mod range;
 mod resize;
 mod retire;
 mod search;
-mod shm;
+mod shared;
 mod sigbus;
 mod sync;
 mod wait;
@@ -61,7 +61,7 @@ pub use search::Direction;
 
 pub use atomics::Rmw;
 pub use identity::{me as thread_identity, verdict, Identity, Verdict, ABANDONED};
-pub use shm::{
+pub use shared::{
     check_name as check_shared_name, sweep_shared, unique_name as unique_shared_name, unlink_shared,
 };
 pub use sync::barrier::{Arrival, SIZE as BARRIER_SIZE};

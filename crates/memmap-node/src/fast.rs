@@ -35,8 +35,8 @@ use napi::{sys, Env, Error, Result, Status};
 
 use crate::errors::{check, to_js};
 use crate::index;
-use crate::shared::timeout_of;
 use crate::sync::stopping;
+use crate::task::timeout_of;
 
 /// The most arguments any of these functions takes after its slot.
 const MAX_ARGS: usize = 4;

@@ -9,6 +9,7 @@
 //! `read()`/`write()`, which stay attached for the whole call because JavaScript cannot run until
 //! it returns. No Rust slice over either is formed (see `bytes_of`).
 
+mod atomics;
 pub mod control;
 mod enums;
 mod errors;
@@ -16,6 +17,7 @@ mod fast;
 mod search;
 mod shared;
 mod sync;
+mod task;
 mod views;
 
 use std::cell::{Cell, RefCell};

@@ -6,7 +6,7 @@ use napi::bindgen_prelude::Uint8Array;
 use napi::{sys, Env, Result};
 use napi_derive::napi;
 
-use crate::shared::{promise_on_thread, settle};
+use crate::task::{promise_on_thread, settle};
 use crate::{bytes_of, NativeMapping};
 
 #[napi]

@@ -19,7 +19,7 @@ use napi::{sys, Env, JsValue, Result};
 use napi_derive::napi;
 
 use crate::errors::to_js;
-use crate::shared::{promise_on_thread, settle, timeout_of};
+use crate::task::{promise_on_thread, settle, timeout_of};
 use crate::{index, NativeMapping};
 
 /// The calling thread as a lock word names it.

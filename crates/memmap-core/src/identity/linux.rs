@@ -72,7 +72,7 @@ pub(super) fn identify() -> Identity {
 }
 
 /// This process's identity, for what outlives the thread that made it (the names of
-/// `createShared(length)`, see `shm/auto.rs`): its main thread's, whose id is the process id, so a
+/// `createShared(length)`, see `shared/auto.rs`): its main thread's, whose id is the process id, so a
 /// name made in a worker names the process, and ends with it. `None` where it cannot be worked out
 /// fully (no `/proc`, a namespace that cannot be named): such a process gets no identity rather
 /// than one that could later be judged wrongly (a start time of 0 would not match its own).

@@ -1,6 +1,6 @@
 //! Who a thread is, as a lock word names it, and whether the thread a word names has ended: one
 //! module per system, picked here. The locks (`sync/`) and the sweeping of auto-named shared
-//! memory (`shm/auto.rs`) both judge holders through it.
+//! memory (`shared/auto.rs`) both judge holders through it.
 //!
 //! # Identities
 //! A lock word names its holder by a *token* (bits 0-30, never 0) and, in the next word, a
@@ -82,7 +82,7 @@ pub fn me() -> Identity {
 
 /// This process's identity (its main thread's, whichever thread asks), for what it makes that
 /// outlives threads; `None` where it cannot be worked out fully. Linux only: the names it goes
-/// into are swept only there (`shm/auto.rs`).
+/// into are swept only there (`shared/auto.rs`).
 #[cfg(target_os = "linux")]
 pub(crate) fn process_identity() -> Option<Identity> {
     linux::process_identity()

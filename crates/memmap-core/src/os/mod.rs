@@ -1,5 +1,5 @@
 //! Platform facts, memory control and error names, one module per platform family. Named shared
-//! memory (`shm/`) and waiting on a word (`wait/`) keep their platform parts beside them.
+//! memory (`shared/`) and waiting on a word (`wait/`) keep their platform parts beside them.
 //!
 //! # Safety
 //! [`touch_pages`] reads (and may write back) one byte per page of a range its caller

@@ -175,7 +175,7 @@ pub fn sweep() -> crate::error::Result<Vec<String>> {
 mod tests {
     use super::{base36, name_of, parse, parse_base36, unique_name};
     use crate::identity::Identity;
-    use crate::shm::check_name;
+    use crate::shared::check_name;
 
     #[test]
     fn base36_round_trips() {

@@ -81,7 +81,7 @@ pub fn unlink_shared(name: &str) -> Result<bool> {
 
 /// A new name for an object made without one (`createShared(length)`): on Linux it carries
 /// this process's identity, so that [`sweep_shared`] can tell when its creator has ended
-/// (the form is in `shm/auto.rs`). The caller creates it exclusively and retries on `EEXIST`.
+/// (the form is in `shared/auto.rs`). The caller creates it exclusively and retries on `EEXIST`.
 pub fn unique_name() -> String {
     auto::unique_name()
 }
