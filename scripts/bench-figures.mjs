@@ -35,7 +35,7 @@
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { formatMs, formatRatio, formatUs } from '../benchmark/lib/report.mjs'
+import { formatMs, formatRatio, formatUs } from '../benchmark/lib/format.mjs'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 

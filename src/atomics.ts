@@ -14,10 +14,14 @@ import { isMainThread } from 'node:worker_threads'
 
 import type * as native from '../loader'
 import { invalidType, outOfRange, toTimeout } from './args'
-import type { Mapping } from './mapping'
 import type { NativeFast } from './sync'
 import type { MappingAtomics, WaitResult } from './types'
 import type { Windows } from './window'
+
+/** What the atomics use of their `Mapping`: its length now (it changes on resize). */
+interface Mapping {
+  readonly length: number
+}
 
 function toInt32(value: unknown, name: string): number {
   if (typeof value !== 'number') throw invalidType(name, 'of type number', value)

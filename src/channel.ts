@@ -15,8 +15,20 @@ import { deserialize, serialize } from 'node:v8'
 
 import { closed, coded, invalidType, outOfRange, toBytes, toTimeout } from './args'
 import { zeroCopy } from './constants'
-import type { Mapping } from './mapping'
 import type { Channel, Held, MappingAtomics, Mutex } from './types'
+
+/**
+ * What a channel uses of the `Mapping` it lives in, named by shape so that this file need not
+ * import the class that makes channels.
+ */
+interface Mapping {
+  readonly closed: boolean
+  readonly atomics: MappingAtomics
+  view(start?: number, end?: number): Buffer
+  read(target: ArrayBufferView, position?: number): number
+  write(source: ArrayBufferView, position?: number): number
+  mutex(byteOffset: number): Mutex
+}
 
 // Byte offsets inside the channel (docs/channels.md, "Layout"); each line of 64 bytes is written
 // by one side, so that a sender and a receiver on two cores do not share a cache line.

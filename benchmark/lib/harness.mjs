@@ -16,7 +16,7 @@
 
 import { Bench } from 'tinybench'
 
-import { formatMs } from './report.mjs'
+import { formatMs } from './format.mjs'
 
 export const ROUNDS = 3
 

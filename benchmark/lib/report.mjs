@@ -2,23 +2,8 @@
 // same process, samples, checksum), then the resident-memory table of workload 1.
 
 import { describeMachine } from './machine.mjs'
+import { formatMs, formatRatio, formatUs } from './format.mjs'
 import { verdict } from './targets.mjs'
-
-export function formatMs(ms) {
-  if (ms >= 1000) return `${(ms / 1000).toPrecision(3)} s`
-  if (ms >= 1) return `${ms.toPrecision(3)} ms`
-  return `${(ms * 1000).toPrecision(3)} µs`
-}
-
-/** Microseconds, as formatMs prints them. */
-export function formatUs(us) {
-  return formatMs(us / 1000)
-}
-
-export function formatRatio(ratio) {
-  if (ratio >= 1) return `${ratio.toFixed(2)}×`
-  return `${ratio.toPrecision(2)}×`
-}
 
 const mib = (kib) => (kib === null || kib === undefined ? 'n/a' : `${(kib / 1024).toFixed(1)} MiB`)
 const cell = (text) => String(text).replaceAll('|', '\\|')

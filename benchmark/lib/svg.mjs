@@ -2,7 +2,7 @@
 // log scale centred on 1× (bars to the left of the line are faster). Plain SVG, no browser.
 
 import { describeMachine } from './machine.mjs'
-import { formatMs, formatRatio } from './report.mjs'
+import { formatMs, formatRatio } from './format.mjs'
 
 const COLORS = { memmap: '#2563eb', peer: '#d97706', fs: '#6b7280', ceiling: '#059669', node: '#6b7280' }
 const LEGEND = [

@@ -1,7 +1,7 @@
 // The targets, checked against one run's figures. They are reported (met / not met, with
 // the figure), never asserted: a benchmark is not a test.
 
-import { formatMs as ms, formatUs as us } from './report.mjs'
+import { formatMs as ms, formatUs as us } from './format.mjs'
 
 const find = (workloads, id, name) =>
   workloads.find((w) => w.id === id)?.subjects?.find((s) => s.name === name && s.median !== undefined)

@@ -8,7 +8,7 @@ import { createInterface } from 'node:readline'
 import { join } from 'node:path'
 
 import { log } from '../lib/harness.mjs'
-import { formatUs as us } from '../lib/report.mjs'
+import { formatUs as us } from '../lib/format.mjs'
 import { benchDir } from '../lib/subjects.mjs'
 
 const PARTIES = 4

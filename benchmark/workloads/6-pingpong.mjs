@@ -12,7 +12,7 @@ import { join } from 'node:path'
 
 import { roundTripChecksum } from '../lib/checksum.mjs'
 import { log } from '../lib/harness.mjs'
-import { formatUs as us } from '../lib/report.mjs'
+import { formatUs as us } from '../lib/format.mjs'
 import { benchDir } from '../lib/subjects.mjs'
 
 // Byte offsets in the shared block, each word on its own cache line (pingpong-child.mjs agrees).
