@@ -227,6 +227,24 @@ export function nativeTarget(): string {
 }
 
 /**
+ * The environment for an `npm` child that shares nothing with other npm processes: its own
+ * cache and log directory (npm prunes old logs at start, and several suites run npm at once
+ * under test:cross), no update check, audit or funding request. Its output then depends on the
+ * command alone.
+ */
+export function npmAlone(): NodeJS.ProcessEnv {
+  const dir = tempDir()
+  return {
+    ...process.env,
+    npm_config_cache: join(dir, 'cache'),
+    npm_config_logs_dir: join(dir, 'logs'),
+    npm_config_update_notifier: 'false',
+    npm_config_audit: 'false',
+    npm_config_fund: 'false',
+  }
+}
+
+/**
  * The paths, relative to the package root, of the files `npm pack` would put in the tarball
  * (without running the package's scripts); throws with npm's stderr if it fails.
  */
@@ -234,6 +252,7 @@ export function packedFiles(): string[] {
   const pack = spawnSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], {
     cwd: root,
     encoding: 'utf8',
+    env: npmAlone(),
     shell: windows, // npm is npm.cmd there, which only a shell runs
   })
   if (pack.status !== 0) throw new Error(`npm pack failed: ${pack.stderr}`)

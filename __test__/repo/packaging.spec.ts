@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process'
 import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 
-import { emulator, linuxLibc, nativeTarget, packedFiles, root, tempDir, testIf } from '../helpers.js'
+import { emulator, linuxLibc, nativeTarget, npmAlone, packedFiles, root, tempDir, testIf } from '../helpers.js'
 
 /** The targets the release promises (issue 3), in napi.targets' order. */
 const TARGETS = [
@@ -315,10 +315,11 @@ testIf(emulator !== 'wine', 'wine cannot link the C: temp directory to node_modu
     const publish = spawnSync('npm', ['publish', '--dry-run', '--registry', 'http://127.0.0.1:9/'], {
       cwd: dir,
       encoding: 'utf8',
+      env: npmAlone(),
       shell: process.platform === 'win32',
     })
     t.not(publish.status, 0)
-    t.true(publish.stdout.includes('> memmap@' + manifest.version + ' prepublishOnly'), publish.stdout)
+    t.true(publish.stdout.includes('> memmap@' + manifest.version + ' prepublishOnly'), `stdout: ${publish.stdout}\nstderr: ${publish.stderr}`)
     t.true(publish.stderr.includes('Run `npx napi pre-publish -t npm --no-gh-release` first'), publish.stderr)
   },
 )
