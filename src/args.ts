@@ -135,9 +135,7 @@ export function toOpenOptions(options: unknown): native.NativeOpenOptions {
   if (!isMode(mode)) {
     throw invalidValue('options.mode', "must be 'r', 'r+', 'w+' or 'c'", mode)
   }
-  if (mode === 'w+' && o.size === undefined) {
-    throw invalidValue('options.size', "is required with mode 'w+' (the new file's length)", o.size)
-  }
+  // 'w+' without a size is the core's rule (ERR_INVALID_ARG_VALUE, before the file is touched).
   return {
     mode,
     offset: o.offset === undefined ? 0 : toIndex(o.offset, 'options.offset'),
