@@ -492,8 +492,8 @@ fn forged() -> Error {
 
 impl Handle {
     /// Sleeps on the word at `offset` while it holds `expected`, at most `limit` (`None`: no
-    /// limit), in sleeps of at most [`STOP_SLICE`] between which `waiter` is asked to stop.
-    /// Whether the sleep ran out its whole limit (`true`) or ended early (a wake, a change).
+    /// limit), as [`Handle::wait_as`] does. Whether the sleep ran out its whole limit (`true`) or
+    /// ended early (a wake, a change).
     pub(crate) fn sleep_as(
         &self,
         waiter: &Waiter<'_>,
@@ -501,19 +501,8 @@ impl Handle {
         expected: u32,
         limit: Option<Duration>,
     ) -> Result<bool> {
-        let deadline = deadline_of(limit);
-        loop {
-            let Some(left) = remaining(deadline) else {
-                return Ok(true);
-            };
-            let slice = left.map_or(STOP_SLICE, |left| left.min(STOP_SLICE));
-            match self.wait(offset, expected as i32, Some(slice))? {
-                // Asked between sleeps only: the probe is a Node-API call, and a wait that ends
-                // at once (the common hand-off) should not pay for it.
-                WaitResult::TimedOut => waiter.check()?,
-                WaitResult::Ok | WaitResult::NotEqual => return Ok(false),
-            }
-        }
+        let slept = self.wait_as(waiter, offset, expected as i32, limit)?;
+        Ok(slept == WaitResult::TimedOut)
     }
 }
 
