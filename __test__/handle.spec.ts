@@ -290,7 +290,10 @@ const settle = async () => { for (let i = 0; i < 4; i++) { globalThis.gc(); awai
     t.is(child.status, 0, child.stderr)
     const { before, after } = lastJson<{ before: { fds: number; maps: number }; after: { fds: number; maps: number } }>(child)
     t.is(after.fds, before.fds)
-    t.true(after.maps <= before.maps + 4, `${before.maps} map regions before, ${after.maps} after`)
+    // A region kept per cycle would show as about 1,000 more. musl's allocator maps small regions
+    // of its own as the heap churns (budget.rs): measured there, +3 to +9 after 1,000 cycles and
+    // +17 after 30,000, where glibc's stays within +2.
+    t.true(after.maps <= before.maps + 16, `${before.maps} map regions before, ${after.maps} after`)
   },
 )
 
